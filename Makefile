@@ -1,0 +1,38 @@
+# slsync — the commands a developer and CI run. `make test` is what .ci/run calls.
+GO      ?= go
+BIN     := bin/slsync
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Short fuzz runs inside `make test`: one target per package per run (a Go rule).
+FUZZTIME ?= 5s
+
+.PHONY: all build test vet fmt-check unit fuzz bench demo clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slsync
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/timevalue
+
+test: vet fmt-check unit fuzz
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin

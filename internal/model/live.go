@@ -1,0 +1,57 @@
+package model
+
+import "time"
+
+// Project lifecycle phases reported by the status endpoint.
+const (
+	PhaseInitializing = "initializing"
+	PhaseInitialized  = "initialized"
+	PhaseDeleting     = "deleting"
+	PhaseDeleted      = "deleted"
+	PhaseSuspending   = "suspending"
+	PhaseSuspended    = "suspended"
+)
+
+// LiveProject is a project as the Project API reports it, normalised into the
+// manifest's form (alias without suffix, user tags without the slsync tags).
+type LiveProject struct {
+	Project
+
+	ID        string
+	FullAlias string // alias as returned, with the system suffix
+	ETag      string
+	Phase     string
+	CloudID   string
+	// Owner is the slsync-owner tag ("" when unmanaged); Project.Key holds
+	// the slsync-key tag.
+	Owner     string
+	Endpoints map[string]string // "elasticsearch", "kibana", ... -> URL
+
+	// Keys are the live API keys carrying this owner's metadata, including
+	// expired ones (invalidated keys are never read).
+	Keys []*LiveAPIKey
+}
+
+// Managed reports whether the project carries the given owner's tags.
+func (p *LiveProject) Managed(owner string) bool {
+	return p.Owner != "" && p.Owner == owner && p.Key != ""
+}
+
+// LiveAPIKey is a key as Elasticsearch reports it, normalised into the
+// manifest's form: APIKey.Key from metadata.slsync_key, APIKey.Expiration from
+// metadata.slsync_expiration, APIKey.Metadata without the slsync_ keys.
+type LiveAPIKey struct {
+	APIKey
+
+	ID          string
+	Owner       string // metadata.slsync_owner
+	Username    string // the Elasticsearch principal that owns the key
+	Creation    time.Time
+	ExpiresAt   *time.Time
+	Invalidated bool
+}
+
+// Expired reports whether the key has expired at the given instant.
+func (k *LiveAPIKey) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+}
