@@ -55,3 +55,32 @@ type LiveAPIKey struct {
 func (k *LiveAPIKey) Expired(now time.Time) bool {
 	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
 }
+
+// Region is one entry of the regions list.
+type Region struct {
+	ID                     string `json:"id"`
+	Name                   string `json:"name"`
+	CSP                    string `json:"csp"`
+	CSPRegion              string `json:"csp_region"`
+	CountryCode            string `json:"country_code"`
+	ProjectCreationEnabled bool   `json:"project_creation_enabled"`
+}
+
+// LiveState is everything the plan needs to know about the organisation, as
+// read for one owner.
+type LiveState struct {
+	Owner string
+	// Managed are the projects tagged with this owner, in key order. A key may
+	// appear twice (for example after two applies raced); the diff handles it.
+	Managed []*LiveProject
+	// Others are all other projects (unmanaged or another owner's); they are
+	// never changed, only consulted for alias conflicts and adoption.
+	Others []*LiveProject
+	// Regions by id; nil when no project needed creating (regions are only
+	// read when something is to be created, to keep a no-change plan cheap).
+	Regions map[string]Region
+	// KeyErrors holds, by project key, why that project's API keys could not
+	// be read (no credentials, endpoint unreachable). The plan reports each
+	// with the way to fix it and exits 1.
+	KeyErrors map[string]error
+}
