@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// binPath is the slsync binary built once for the whole package's tests: the
+// CLI is the interface, so tests run the real binary.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slsync-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "slsync")
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building slsync:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cliResult is what one run of the binary produced.
+type cliResult struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// runCLI runs the built binary with args in dir (the repo's cmd/slsync if
+// ""), with env added to a minimal environment, and stdin as standard input.
+func runCLI(t testing.TB, dir string, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running slsync %v: %v", args, err)
+	}
+	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	r := runCLI(t, "", nil, "", "version")
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "slsync ") {
+		t.Fatalf("version: %+v", r)
+	}
+	r = runCLI(t, "", nil, "", "no-such-command")
+	if r.Code != exitUsage || !strings.Contains(r.Stderr, "unexpected argument no-such-command") {
+		t.Fatalf("unknown command: want exit %d and a message, got %+v", exitUsage, r)
+	}
+	r = runCLI(t, "", nil, "", "--help")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Usage: slsync") {
+		t.Fatalf("--help: %+v", r)
+	}
+}
