@@ -1,0 +1,262 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/roledesc"
+	"github.com/slsync/slsync/internal/timevalue"
+)
+
+// keyName is the Elasticsearch name a desired key gets.
+func keyName(k *model.APIKey, manifestKey string) string {
+	if k.Name != "" {
+		return k.Name
+	}
+	return manifestKey
+}
+
+// diffKeys plans the API key actions of one desired project. lp is the live
+// project whose keys are compared, nil when the project is (re)created and
+// every key is new; dep is the address key creates must wait for.
+func (c *computer) diffKeys(d *model.Project, lp *model.LiveProject, dep string) {
+	pk := d.Key
+	var obs Observed
+	if lp != nil {
+		obs = Observed{ProjectID: lp.ID, ProjectType: lp.Type, Phase: lp.Phase}
+		if err := c.live.KeyErrors[pk]; err != nil {
+			c.problem(projectAddress(pk), fmt.Sprintf("cannot read the API keys of project %s (id %s), so its keys are not planned: %v", pk, lp.ID, err), d.At)
+			return
+		}
+	} else {
+		obs = Observed{ProjectType: d.Type}
+	}
+
+	// Live managed keys by manifest key name; invalidated keys are ignored.
+	live := map[string][]*model.LiveAPIKey{}
+	if lp != nil {
+		for _, k := range lp.Keys {
+			if k == nil || k.Invalidated || k.Key == "" || (k.Owner != "" && k.Owner != c.owner) {
+				continue
+			}
+			live[k.Key] = append(live[k.Key], k)
+		}
+	}
+	for _, group := range live {
+		sortNewestFirst(group)
+	}
+
+	for _, name := range d.APIKeyNames() {
+		want := d.APIKeys[name]
+		if want == nil {
+			continue
+		}
+		if want.Key == "" {
+			cp := *want
+			cp.Key = name
+			want = &cp
+		}
+		group := live[name]
+		if len(group) == 0 {
+			c.createKey(d, want, obs, dep)
+			continue
+		}
+		keep := group[0]
+		wantName := keyName(want, name)
+		for _, k := range group {
+			if !k.Expired(c.opts.Now) && k.Name == wantName {
+				keep = k // the newest key that still matches
+				break
+			}
+		}
+		main := c.diffKey(d, want, keep, obs)
+		for _, k := range group {
+			if k == keep {
+				continue
+			}
+			a := c.invalidate(pk, name, k, obs, true)
+			a.Reason = fmt.Sprintf("%d live keys carry slsync_key: %s (left by an interrupted apply?); %s is kept and this one is invalidated",
+				len(group), name, keep.ID)
+			if main != nil {
+				// Consumers switch to the kept (or new) key first.
+				a.DependsOn = appendUnique(a.DependsOn, main.Address)
+			}
+		}
+	}
+	for _, name := range model.SortedKeys(live) {
+		if _, ok := d.APIKeys[name]; ok {
+			continue
+		}
+		group := live[name]
+		for _, k := range group {
+			a := c.invalidate(pk, name, k, obs, len(group) > 1)
+			a.Reason = fmt.Sprintf("the key is managed by owner %s but %s is no longer in project %s's api_keys", c.owner, name, pk)
+		}
+	}
+}
+
+// sortNewestFirst orders keys by creation time, newest first, then by id so
+// that keys created in the same millisecond still sort stably.
+func sortNewestFirst(ks []*model.LiveAPIKey) {
+	sort.SliceStable(ks, func(i, j int) bool {
+		if !ks[i].Creation.Equal(ks[j].Creation) {
+			return ks[i].Creation.After(ks[j].Creation)
+		}
+		return ks[i].ID < ks[j].ID
+	})
+}
+
+func (c *computer) createKey(d *model.Project, want *model.APIKey, obs Observed, dep string) {
+	a := c.add(&Action{
+		Address:    keyAddress(d.Key, want.Key),
+		Resource:   ResourceAPIKey,
+		Kind:       Create,
+		ProjectKey: d.Key,
+		KeyName:    want.Key,
+		Reason:     fmt.Sprintf("no live key of project %s carries slsync_key: %s", d.Key, want.Key),
+		Changes:    keyCreateChanges(want),
+		Project:    d,
+		Key:        want,
+		Observed:   obs,
+	})
+	if dep != "" {
+		switch pa := c.byAddr[dep]; {
+		case pa != nil && pa.Kind == Replace:
+			a.Reason = fmt.Sprintf("project %s is re-created, so its keys are created again", d.Key)
+		case pa != nil && pa.Kind == Create:
+			a.Reason = fmt.Sprintf("project %s is new, so is its key", d.Key)
+		default:
+			a.Reason += fmt.Sprintf("; created once %s is done", dep)
+		}
+		a.DependsOn = []string{dep}
+	}
+}
+
+func (c *computer) invalidate(pk, name string, k *model.LiveAPIKey, obs Observed, withID bool) *Action {
+	addr := keyAddress(pk, name)
+	if withID {
+		addr += "[" + k.ID + "]"
+	}
+	obs.KeyID, obs.KeyName, obs.ExpiresAt = k.ID, k.Name, k.ExpiresAt
+	return c.add(&Action{
+		Address:    addr,
+		Resource:   ResourceAPIKey,
+		Kind:       Invalidate,
+		ProjectKey: pk,
+		KeyName:    name,
+		Observed:   obs,
+	})
+}
+
+// diffKey compares one desired key with the live key kept for it and plans a
+// rotation, an update or nothing.
+func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAPIKey, obs Observed) *Action {
+	now := c.opts.Now
+	var changes []Change
+	var rotate []string
+
+	wantName := keyName(want, want.Key)
+	if l.Name != wantName {
+		changes = append(changes, Change{Path: "name", Before: l.Name, After: wantName})
+		rotate = append(rotate, "its name changes and Elasticsearch cannot rename a key")
+	}
+	if l.Expired(now) {
+		rotate = append(rotate, "it expired at "+l.ExpiresAt.UTC().Format(time.RFC3339))
+	} else if want.RotateBefore != "" && l.ExpiresAt != nil {
+		if rb, err := timevalue.Parse(want.RotateBefore); err == nil && rb > 0 && l.ExpiresAt.Sub(now) <= rb {
+			rotate = append(rotate, fmt.Sprintf("it expires at %s, within rotate_before %s", l.ExpiresAt.UTC().Format(time.RFC3339), want.RotateBefore))
+		}
+	}
+	if want.RoleDescriptors != nil && !roledesc.Equal(want.RoleDescriptors, l.RoleDescriptors) {
+		before, after := roledesc.CanonicalJSON(l.RoleDescriptors), roledesc.CanonicalJSON(want.RoleDescriptors)
+		changes = append(changes, Change{
+			Path:   "role_descriptors",
+			Before: roledesc.Canonical(l.RoleDescriptors),
+			After:  roledesc.Canonical(want.RoleDescriptors),
+			Diff:   unifiedDiff("live", "manifest", before, after),
+		})
+	}
+	if want.Metadata != nil {
+		w, h := plainMap(want.Metadata), plainMap(l.Metadata)
+		if !roledesc.PlainEqual(w, h) {
+			changes = append(changes, Change{Path: "metadata", Before: h, After: w})
+		}
+	}
+	if ch, rot := expirationChange(want.Expiration, l); ch != nil {
+		changes = append(changes, *ch)
+		if rot != "" {
+			rotate = append(rotate, rot)
+		}
+	}
+	if len(changes) == 0 && len(rotate) == 0 {
+		return nil
+	}
+	obs.KeyID, obs.KeyName, obs.ExpiresAt = l.ID, l.Name, l.ExpiresAt
+	obs.KeyMetadata = plainMap(l.Metadata)
+	a := &Action{
+		Address:    keyAddress(d.Key, want.Key),
+		Resource:   ResourceAPIKey,
+		ProjectKey: d.Key,
+		KeyName:    want.Key,
+		Changes:    changes,
+		Project:    d,
+		Key:        want,
+		Observed:   obs,
+	}
+	if len(rotate) > 0 {
+		a.Kind = Rotate
+		a.Reason = fmt.Sprintf("a new key replaces %s because %s; the old key is invalidated once the new one is delivered", l.ID, strings.Join(rotate, " and "))
+	} else {
+		a.Kind = Update
+		a.Reason = fmt.Sprintf("the live key %s differs from the manifest in %s", l.ID, joinPaths(changes))
+		if a.Changed("expiration") {
+			a.Reason += "; an update that sets expiration restarts the clock from the time of apply"
+		}
+	}
+	return c.add(a)
+}
+
+// expirationChange compares the duration the manifest asks for with the
+// duration slsync recorded when it last set the key's expiry
+// (metadata.slsync_expiration). Durations are compared, never instants:
+// Elasticsearch stores now+duration, which would otherwise differ on every
+// plan. A non-empty second result means the change needs a rotation.
+func expirationChange(want string, l *model.LiveAPIKey) (*Change, string) {
+	have := l.Expiration
+	if want == "" {
+		if have == "" && l.ExpiresAt == nil {
+			return nil, ""
+		}
+		return &Change{Path: "expiration", Before: nilIfEmpty(have), After: nil},
+			"the manifest removes its expiration and Elasticsearch cannot remove an expiry in place"
+	}
+	wd, werr := timevalue.Parse(want)
+	if have != "" {
+		if hd, herr := timevalue.Parse(have); werr == nil && herr == nil && hd == wd {
+			return nil, ""
+		}
+	}
+	return &Change{Path: "expiration", Before: nilIfEmpty(have), After: want}, ""
+}
+
+// keyCreateChanges lists every field a new key is created with.
+func keyCreateChanges(k *model.APIKey) []Change {
+	out := []Change{{Path: "name", After: keyName(k, k.Key)}}
+	if k.Expiration != "" {
+		out = append(out, Change{Path: "expiration", After: k.Expiration})
+	}
+	if k.RoleDescriptors != nil {
+		out = append(out, Change{
+			Path:  "role_descriptors",
+			After: roledesc.Canonical(k.RoleDescriptors),
+			Diff:  unifiedDiff("live", "manifest", "", roledesc.CanonicalJSON(k.RoleDescriptors)),
+		})
+	}
+	if k.Metadata != nil {
+		out = append(out, Change{Path: "metadata", After: plainMap(k.Metadata)})
+	}
+	return out
+}
