@@ -1,0 +1,766 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Fixed identities of the emulated organisation and user. Elastic Cloud user
+// and organisation ids are numeric strings.
+const (
+	emulatedUserID = "2193048571"
+	emulatedOrgID  = "3827155410"
+	adminUsername  = "admin"
+)
+
+var projectTypes = map[string]bool{"elasticsearch": true, "observability": true, "security": true}
+
+// Project phases (status.phase).
+const (
+	phaseInitializing = "initializing"
+	phaseInitialized  = "initialized"
+	phaseDeleting     = "deleting"
+	phaseSuspended    = "suspended"
+)
+
+// project is one hosted project, as persisted. Keys live inside their
+// project, so every key lookup and query only ever touches that project's
+// keys.
+type project struct {
+	ID             string            `json:"id"`
+	Type           string            `json:"type"`
+	Name           string            `json:"name"`
+	Alias          string            `json:"alias"` // as requested (or derived), without the suffix
+	RegionID       string            `json:"region_id"`
+	CreatedAt      time.Time         `json:"created_at"`
+	Seq            int64             `json:"seq"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	TrafficFilters []string          `json:"traffic_filters,omitempty"`
+	Linked         []string          `json:"linked,omitempty"`
+
+	OptimizedFor         string        `json:"optimized_for,omitempty"`
+	SearchPower          int           `json:"search_power,omitempty"`
+	BoostWindow          int           `json:"boost_window,omitempty"`
+	ProductTier          string        `json:"product_tier,omitempty"`
+	ProductTypes         []productType `json:"product_types,omitempty"`
+	AdminFeaturesPackage string        `json:"admin_features_package,omitempty"`
+	MaxRetentionDays     *int          `json:"max_retention_days,omitempty"`
+	DefaultRetentionDays *int          `json:"default_retention_days,omitempty"`
+
+	PasswordHash    string     `json:"password_hash"`
+	Version         int64      `json:"version"`
+	PhaseSince      time.Time  `json:"phase_since"` // start of the last initializing period
+	SuspendedAt     *time.Time `json:"suspended_at,omitempty"`
+	SuspendedReason string     `json:"suspended_reason,omitempty"`
+	DeletedAt       *time.Time `json:"deleted_at,omitempty"`
+
+	Keys   []*apiKey `json:"keys,omitempty"`
+	KeySeq int64     `json:"key_seq"`
+
+	keyByID map[string]*apiKey
+}
+
+type productType struct {
+	ProductLine string `json:"product_line"`
+	ProductTier string `json:"product_tier"`
+}
+
+func hashSecret(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// etag is opaque to clients and changes with every version of the project.
+func (p *project) etag() string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", p.ID, p.Version)))
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}
+
+// fullAlias is the alias as the API returns it: requested + "-" + the first
+// six characters of the id.
+func (p *project) fullAlias() string { return p.Alias + "-" + p.ID[:6] }
+
+// phase computes the lifecycle phase at now, lazily from timestamps, so that
+// a test clock moves it and no timer goroutine exists.
+func (s *Server) phase(p *project, now time.Time) (phase string, since time.Time) {
+	switch {
+	case p.DeletedAt != nil:
+		return phaseDeleting, *p.DeletedAt
+	case p.SuspendedAt != nil:
+		return phaseSuspended, *p.SuspendedAt
+	}
+	ready := p.PhaseSince.Add(s.opts.InitDelay)
+	if now.Before(ready) {
+		return phaseInitializing, p.PhaseSince
+	}
+	return phaseInitialized, ready
+}
+
+// gone reports whether a deleted project's deletion has completed.
+func (s *Server) gone(p *project, now time.Time) bool {
+	return p.DeletedAt != nil && !now.Before(p.DeletedAt.Add(s.opts.DeleteDelay))
+}
+
+// sweepLocked removes projects whose deletion completed; their alias is free
+// from then on.
+func (s *Server) sweepLocked(now time.Time) {
+	if s.pending == 0 {
+		return
+	}
+	for id, p := range s.projects {
+		if p.DeletedAt != nil && s.gone(p, now) {
+			delete(s.projects, id)
+			s.pending--
+			s.dirty = true
+		}
+	}
+}
+
+// aliasHolder returns the live project (other than except) using alias.
+func (s *Server) aliasHolder(alias, except string) *project {
+	for _, p := range s.projects {
+		if p.ID != except && p.Alias == alias {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Server) newProjectID() string {
+	for {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(s.ids.UintN(256))
+		}
+		id := hex.EncodeToString(b[:])
+		if _, taken := s.projects[id]; !taken {
+			return id
+		}
+	}
+}
+
+// --- views -----------------------------------------------------------------
+
+type projectView struct {
+	ID                   string           `json:"id"`
+	Name                 string           `json:"name"`
+	Alias                string           `json:"alias"`
+	RegionID             string           `json:"region_id"`
+	Type                 string           `json:"type"`
+	CloudID              string           `json:"cloud_id"`
+	Endpoints            endpointsView    `json:"endpoints"`
+	TrafficFilters       []map[string]any `json:"traffic_filters,omitempty"`
+	Linked               *linkedView      `json:"linked,omitempty"`
+	Metadata             metadataView     `json:"metadata"`
+	OptimizedFor         string           `json:"optimized_for,omitempty"`
+	SearchLake           any              `json:"search_lake,omitempty"`
+	ProductTier          string           `json:"product_tier,omitempty"`
+	ProductTypes         []productType    `json:"product_types,omitempty"`
+	AdminFeaturesPackage string           `json:"admin_features_package,omitempty"`
+	Credentials          *credentialsView `json:"credentials,omitempty"`
+}
+
+type endpointsView struct {
+	Elasticsearch string `json:"elasticsearch"`
+	Kibana        string `json:"kibana"`
+	APM           string `json:"apm,omitempty"`
+	Ingest        string `json:"ingest,omitempty"`
+}
+
+type linkedView struct {
+	Projects map[string]linkedProjectView `json:"projects"`
+}
+
+type linkedProjectView struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+type metadataView struct {
+	CreatedAt       string            `json:"created_at"`
+	CreatedBy       string            `json:"created_by"`
+	OrganizationID  string            `json:"organization_id"`
+	SuspendedAt     string            `json:"suspended_at,omitempty"`
+	SuspendedReason string            `json:"suspended_reason,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	SystemTags      map[string]string `json:"system_tags"`
+}
+
+type credentialsView struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type statusView struct {
+	Phase                string `json:"phase"`
+	PhaseChangeTimestamp string `json:"phase_change_timestamp"`
+}
+
+// baseURL is where this process was reached, so endpoints point back at it
+// under httptest, on any --addr and behind a port forward alike.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// view renders p as the Project API returns it. Values are copied so the
+// view can be encoded after the state lock is released.
+func (s *Server) view(p *project, base string, now time.Time) projectView {
+	v := projectView{
+		ID: p.ID, Name: p.Name, Alias: p.fullAlias(), RegionID: p.RegionID, Type: p.Type,
+		Metadata: metadataView{
+			CreatedAt:      rfc3339(p.CreatedAt),
+			CreatedBy:      emulatedUserID,
+			OrganizationID: emulatedOrgID,
+			// Choice: the `_alias` system tag carries the alias as requested
+			// (without the id suffix); the reference only names the tag.
+			SystemTags: map[string]string{"_alias": p.Alias},
+		},
+	}
+	// Each project's Elasticsearch API lives under /es/<id> of this process.
+	// Choice: Kibana, APM and ingest endpoints follow the same scheme but are
+	// not served (the emulator has no Kibana).
+	v.Endpoints.Elasticsearch = base + "/es/" + p.ID
+	v.Endpoints.Kibana = base + "/kb/" + p.ID
+	switch p.Type {
+	case "observability":
+		v.Endpoints.APM = base + "/apm/" + p.ID
+		v.Endpoints.Ingest = base + "/ingest/" + p.ID
+	case "security":
+		v.Endpoints.Ingest = base + "/ingest/" + p.ID
+	}
+	// cloud_id is `<label>:base64(<host>$<es id>$<kibana id>)` like the real
+	// one. Choice: it encodes this process's host:port and the project id; a
+	// client that decodes it cannot express the /es/<id> path prefix, so
+	// clients should use endpoints.elasticsearch (as slsync does).
+	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	v.CloudID = p.fullAlias() + ":" + base64.StdEncoding.EncodeToString([]byte(host+"$"+p.ID+"$"+p.ID+"kb"))
+	if p.SuspendedAt != nil {
+		v.Metadata.SuspendedAt = rfc3339(*p.SuspendedAt)
+		v.Metadata.SuspendedReason = p.SuspendedReason
+	}
+	if len(p.Tags) > 0 {
+		v.Metadata.Tags = make(map[string]string, len(p.Tags))
+		for k, val := range p.Tags {
+			v.Metadata.Tags[k] = val
+		}
+	}
+	for _, id := range p.TrafficFilters {
+		v.TrafficFilters = append(v.TrafficFilters, map[string]any{"id": id})
+	}
+	if len(p.Linked) > 0 {
+		v.Linked = &linkedView{Projects: map[string]linkedProjectView{}}
+		for _, id := range p.Linked {
+			lv := linkedProjectView{Status: "deleted"}
+			if lp, ok := s.projects[id]; ok {
+				lv.Type = lp.Type
+				switch ph, _ := s.phase(lp, now); ph {
+				case phaseSuspended:
+					lv.Status = "suspended"
+				case phaseDeleting:
+					lv.Status = "deleted"
+				default:
+					lv.Status = "enabled"
+				}
+			}
+			v.Linked.Projects[id] = lv
+		}
+	}
+	switch p.Type {
+	case "elasticsearch":
+		v.OptimizedFor = p.OptimizedFor
+		v.SearchLake = map[string]int{"search_power": p.SearchPower, "boost_window": p.BoostWindow}
+	case "observability":
+		v.ProductTier = p.ProductTier
+	case "security":
+		v.ProductTypes = append([]productType(nil), p.ProductTypes...)
+		v.AdminFeaturesPackage = p.AdminFeaturesPackage
+		dr := map[string]any{"max_retention_days": nil, "default_retention_days": nil}
+		if p.MaxRetentionDays != nil {
+			dr["max_retention_days"] = *p.MaxRetentionDays
+		}
+		if p.DefaultRetentionDays != nil {
+			dr["default_retention_days"] = *p.DefaultRetentionDays
+		}
+		v.SearchLake = map[string]any{"data_retention": dr}
+	}
+	return v
+}
+
+// --- handlers ----------------------------------------------------------------
+
+// cloudCall is what the project handlers share: auth done, type checked.
+type cloudCall struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	typ  string
+	id   string
+	base string
+}
+
+// cloudPrelude authenticates and checks the {type} path segment; it writes
+// the error and returns nil when the request cannot go on.
+func (s *Server) cloudPrelude(w http.ResponseWriter, r *http.Request) *cloudCall {
+	if !s.cloudAuthOK(r) {
+		s.writeUnauthorized(w)
+		return nil
+	}
+	typ := r.PathValue("type")
+	if !projectTypes[typ] {
+		writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
+			fmt.Sprintf("unknown project type [%s]: use elasticsearch, observability or security", typ)})
+		return nil
+	}
+	return &cloudCall{w: w, r: r, typ: typ, id: r.PathValue("id"), base: baseURL(r)}
+}
+
+// result is a handler's answer, built under the state lock and written after
+// it is released.
+type result struct {
+	status int
+	body   any
+	etag   string
+	errs   []cloudError
+}
+
+func (res result) write(w http.ResponseWriter) {
+	if res.etag != "" {
+		w.Header().Set("ETag", res.etag)
+	}
+	if len(res.errs) > 0 {
+		writeCloudErrors(w, res.status, res.errs...)
+		return
+	}
+	writeJSON(w, res.status, res.body)
+}
+
+func errResult(status int, code, msg string) result {
+	return result{status: status, errs: []cloudError{{code, msg}}}
+}
+
+// lookupLocked finds the project of the call's type; deleted-and-gone
+// projects were swept before.
+func (s *Server) lookupLocked(c *cloudCall) (*project, *result) {
+	p, ok := s.projects[c.id]
+	if !ok || p.Type != c.typ {
+		res := errResult(http.StatusNotFound, codeProjNotFound,
+			fmt.Sprintf("%s project [%s] not found", c.typ, c.id))
+		return nil, &res
+	}
+	return p, nil
+}
+
+// ifMatchLocked enforces If-Match: a stale ETag fails with 412 and changes
+// nothing.
+func ifMatchLocked(r *http.Request, p *project) *result {
+	im := strings.TrimSpace(r.Header.Get("If-Match"))
+	if im == "" || im == "*" {
+		return nil
+	}
+	cur := p.etag()
+	for _, cand := range strings.Split(im, ",") {
+		cand = strings.TrimPrefix(strings.TrimSpace(cand), "W/")
+		if cand == cur || `"`+cand+`"` == cur {
+			return nil
+		}
+	}
+	res := errResult(http.StatusPreconditionFailed, codeStale,
+		fmt.Sprintf("If-Match %s does not match the current version %s of project [%s]: read it again and retry", im, cur, p.ID))
+	res.etag = cur
+	return &res
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	tags := map[string]string{}
+	q := r.URL.Query()
+	for k, vs := range q {
+		if strings.HasPrefix(k, "tags[") {
+			if !strings.HasSuffix(k, "]") || len(k) == len("tags[]") {
+				writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest,
+					fmt.Sprintf("query parameter [%s]: expected tags[<key>]=<value>", k)})
+				return
+			}
+			tags[k[len("tags["):len(k)-1]] = vs[0]
+		}
+	}
+	tf, linked := q.Get("traffic_filter"), q.Get("linked")
+	var items []projectView
+	s.tx(func(now time.Time) {
+		var ps []*project
+		for _, p := range s.projects {
+			if p.Type != c.typ || !hasTags(p, tags) {
+				continue
+			}
+			if tf != "" && !contains(p.TrafficFilters, tf) {
+				continue
+			}
+			if linked != "" && !contains(p.Linked, linked) {
+				continue
+			}
+			ps = append(ps, p)
+		}
+		sort.Slice(ps, func(i, j int) bool { return ps[i].Seq < ps[j].Seq })
+		items = make([]projectView, 0, len(ps))
+		for _, p := range ps {
+			items = append(items, s.view(p, c.base, now))
+		}
+	})
+	// Choice: no pagination; next_page is deprecated and absent here.
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func hasTags(p *project, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := p.Tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) projectStatus(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		ph, since := s.phase(p, now)
+		res = result{status: http.StatusOK, body: statusView{ph, rfc3339(since)}, etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	body, bad := readCloudBody(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	var res result
+	password := randomToken(24)
+	s.tx(func(now time.Time) {
+		p := &project{Type: c.typ, CreatedAt: now, PhaseSince: now, PasswordHash: hashSecret(password), Version: 1}
+		errs := &reqErrs{}
+		s.parseCreate(p, body, errs)
+		if len(errs.list) > 0 {
+			res = result{status: errs.status(http.StatusUnprocessableEntity), errs: errs.list}
+			return
+		}
+		if p.Alias == "" {
+			p.Alias = deriveAlias(p.Name)
+		} else if h := s.aliasHolder(p.Alias, ""); h != nil {
+			res = errResult(http.StatusConflict, codeAliasConflict,
+				fmt.Sprintf("alias [%s] is already used by %s project [%s]; choose another alias or delete that project", p.Alias, h.Type, h.ID))
+			return
+		}
+		p.ID = s.newProjectID()
+		s.seq++
+		p.Seq = s.seq
+		p.keyByID = map[string]*apiKey{}
+		s.projects[p.ID] = p
+		s.dirty = true
+		v := s.view(p, c.base, now)
+		v.Credentials = &credentialsView{Username: adminUsername, Password: password}
+		res = result{status: http.StatusCreated, body: v, etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) patchProject(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	body, bad := readCloudBody(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		if e := ifMatchLocked(r, p); e != nil {
+			res = *e
+			return
+		}
+		if p.DeletedAt != nil {
+			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted and cannot be changed", p.ID))
+			res.etag = p.etag()
+			return
+		}
+		np := p.clone()
+		errs := &reqErrs{}
+		s.parsePatch(np, body, errs)
+		if len(errs.list) > 0 {
+			res = result{status: errs.status(http.StatusBadRequest), errs: errs.list}
+			return
+		}
+		if np.Alias != p.Alias {
+			if h := s.aliasHolder(np.Alias, p.ID); h != nil {
+				res = errResult(http.StatusConflict, codeAliasConflict,
+					fmt.Sprintf("alias [%s] is already used by %s project [%s]; choose another alias", np.Alias, h.Type, h.ID))
+				return
+			}
+		}
+		if !np.sameSpec(p) {
+			np.Version++
+			s.projects[p.ID] = np
+			s.dirty = true
+			p = np
+		}
+		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		if e := ifMatchLocked(r, p); e != nil {
+			res = *e
+			return
+		}
+		// Choice: deleting a project already being deleted is accepted again
+		// (idempotent) and changes nothing.
+		if p.DeletedAt == nil {
+			t := now
+			p.DeletedAt = &t
+			p.Version++
+			s.pending++
+			s.dirty = true
+		}
+		// Choice: the body is an empty object; the reference documents only
+		// the status and the ETag.
+		res = result{status: http.StatusOK, body: map[string]any{}, etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) resetCredentials(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	password := randomToken(24)
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		if e := ifMatchLocked(r, p); e != nil {
+			res = *e
+			return
+		}
+		if p.DeletedAt != nil {
+			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", p.ID))
+			return
+		}
+		p.PasswordHash = hashSecret(password)
+		p.Version++ // Choice: new credentials are a change, so the ETag moves.
+		s.dirty = true
+		res = result{status: http.StatusOK, body: credentialsView{adminUsername, password}, etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) resumeProject(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		if e := ifMatchLocked(r, p); e != nil {
+			res = *e
+			return
+		}
+		if p.SuspendedAt == nil || p.DeletedAt != nil {
+			// Choice: resuming a project that is not suspended is a conflict
+			// with its current state (409), not a silent success.
+			ph, _ := s.phase(p, now)
+			res = errResult(http.StatusConflict, codeConflict,
+				fmt.Sprintf("project [%s] is %s, not suspended: there is nothing to resume", p.ID, ph))
+			res.etag = p.etag()
+			return
+		}
+		p.SuspendedAt, p.SuspendedReason = nil, ""
+		p.PhaseSince = now // resuming goes through initializing again
+		p.Version++
+		s.dirty = true
+		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+	})
+	res.write(w)
+}
+
+func (s *Server) canDelete(w http.ResponseWriter, r *http.Request) {
+	c := s.cloudPrelude(w, r)
+	if c == nil {
+		return
+	}
+	var res result
+	s.tx(func(now time.Time) {
+		p, e := s.lookupLocked(c)
+		if e != nil {
+			res = *e
+			return
+		}
+		// Choice: a project that other live projects link to cannot be
+		// deleted; those projects are listed as {"id","type"}.
+		linkedBy := []map[string]string{}
+		var ids []string
+		for _, o := range s.projects {
+			if o.ID != p.ID && o.DeletedAt == nil && contains(o.Linked, p.ID) {
+				ids = append(ids, o.ID)
+			}
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			linkedBy = append(linkedBy, map[string]string{"id": id, "type": s.projects[id].Type})
+		}
+		res = result{status: http.StatusOK, etag: p.etag(),
+			body: map[string]any{"can_be_deleted": len(linkedBy) == 0, "linked_projects": linkedBy}}
+	})
+	res.write(w)
+}
+
+// suspendProject is the /_emulator switch that puts a project into the
+// suspended phase (as the real service does when, say, a trial ends), so that
+// _resume can be exercised.
+func (s *Server) suspendProject(w http.ResponseWriter, id string) {
+	var res result
+	s.tx(func(now time.Time) {
+		p, ok := s.projects[id]
+		if !ok {
+			res = errResult(http.StatusNotFound, codeProjNotFound, fmt.Sprintf("project [%s] not found", id))
+			return
+		}
+		if p.DeletedAt != nil {
+			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", id))
+			return
+		}
+		if p.SuspendedAt == nil {
+			t := now
+			p.SuspendedAt, p.SuspendedReason = &t, "trial_ended"
+			p.Version++
+			s.dirty = true
+		}
+		ph, since := s.phase(p, now)
+		res = result{status: http.StatusOK, body: statusView{ph, rfc3339(since)}, etag: p.etag()}
+	})
+	res.write(w)
+}
+
+// clone copies p deeply enough for a patch to change it without touching p.
+func (p *project) clone() *project {
+	np := *p
+	if p.Tags != nil {
+		np.Tags = make(map[string]string, len(p.Tags))
+		for k, v := range p.Tags {
+			np.Tags[k] = v
+		}
+	}
+	np.TrafficFilters = append([]string(nil), p.TrafficFilters...)
+	if p.TrafficFilters == nil {
+		np.TrafficFilters = nil
+	}
+	np.Linked = append([]string(nil), p.Linked...)
+	if p.Linked == nil {
+		np.Linked = nil
+	}
+	np.ProductTypes = append([]productType(nil), p.ProductTypes...)
+	return &np
+}
+
+// sameSpec reports whether a patch left every user-visible field as it was.
+func (p *project) sameSpec(o *project) bool {
+	eqInt := func(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	if p.Name != o.Name || p.Alias != o.Alias || p.SearchPower != o.SearchPower || p.BoostWindow != o.BoostWindow ||
+		p.ProductTier != o.ProductTier || p.AdminFeaturesPackage != o.AdminFeaturesPackage ||
+		!eqInt(p.MaxRetentionDays, o.MaxRetentionDays) || !eqInt(p.DefaultRetentionDays, o.DefaultRetentionDays) ||
+		len(p.Tags) != len(o.Tags) || strings.Join(p.TrafficFilters, ",") != strings.Join(o.TrafficFilters, ",") ||
+		strings.Join(p.Linked, ",") != strings.Join(o.Linked, ",") || len(p.ProductTypes) != len(o.ProductTypes) {
+		return false
+	}
+	for k, v := range p.Tags {
+		if ov, ok := o.Tags[k]; !ok || ov != v {
+			return false
+		}
+	}
+	for i := range p.ProductTypes {
+		if p.ProductTypes[i] != o.ProductTypes[i] {
+			return false
+		}
+	}
+	return true
+}
