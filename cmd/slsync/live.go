@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/slsync/slsync/internal/cloud"
+	"github.com/slsync/slsync/internal/manifest"
+	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/plan"
+	"github.com/slsync/slsync/internal/state"
+)
+
+// ManifestFlags name the manifest set.
+type ManifestFlags struct {
+	File string `short:"f" name:"file" default:"." placeholder:"PATH" help:"Manifest file or directory (read recursively, *.yaml/*.yml)."`
+}
+
+// CloudFlags are the flags of every command that talks to the live
+// organisation. The Cloud API key is deliberately not a flag: a value on the
+// command line ends up in shell history and process listings, so it comes
+// from $EC_API_KEY or a file.
+type CloudFlags struct {
+	Endpoint        string `name:"endpoint" env:"EC_ENDPOINT,EC_HOST" placeholder:"URL" help:"Serverless Project API base URL (default https://api.elastic-cloud.com; the emulator prints its own)."`
+	APIKeyFile      string `name:"api-key-file" placeholder:"FILE" help:"Read the Elastic Cloud API key from FILE instead of $EC_API_KEY."`
+	CredentialsFile string `name:"credentials-file" env:"SLSYNC_CREDENTIALS_FILE" placeholder:"FILE" help:"Project admin credentials file (default: slsync/credentials.json in your config directory)."`
+	Parallelism     int    `name:"parallelism" default:"8" help:"Concurrent calls to project Elasticsearch endpoints."`
+}
+
+// apiKey returns the Cloud API key from --api-key-file or $EC_API_KEY.
+func (f *CloudFlags) apiKey() (model.Secret, error) {
+	if f.APIKeyFile != "" {
+		b, err := os.ReadFile(f.APIKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("reading --api-key-file: %w", err)
+		}
+		k := strings.TrimSpace(string(b))
+		if k == "" {
+			return "", fmt.Errorf("--api-key-file %s is empty", f.APIKeyFile)
+		}
+		return model.Secret(k), nil
+	}
+	if k := strings.TrimSpace(os.Getenv("EC_API_KEY")); k != "" {
+		return model.Secret(k), nil
+	}
+	return "", errors.New("no Elastic Cloud API key: set EC_API_KEY (or use --api-key-file); " +
+		"for a local run start `slsync emulator` and paste the export lines it prints")
+}
+
+func (f *CloudFlags) endpoint() string {
+	if f.Endpoint != "" {
+		return strings.TrimRight(f.Endpoint, "/")
+	}
+	return cloud.EndpointFromEnv(os.Getenv)
+}
+
+func (f *CloudFlags) credentialsPath() (string, error) {
+	if f.CredentialsFile != "" {
+		return f.CredentialsFile, nil
+	}
+	return cloud.DefaultCredentialsPath(os.Getenv)
+}
+
+func (f *CloudFlags) parallelism() int {
+	if f.Parallelism < 1 {
+		return state.DefaultParallelism
+	}
+	return f.Parallelism
+}
+
+// live holds the clients of one run.
+type live struct {
+	Projects  *cloud.ProjectClient
+	CredsPath string
+	Creds     *cloud.Credentials
+	Opts      cloud.Options
+}
+
+// connect builds the clients and loads the credentials file.
+func (f *CloudFlags) connect(app *App) (*live, error) {
+	key, err := f.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	opts := cloud.Options{
+		HTTPClient: cloud.NewHTTPClient(cloud.DefaultTimeout),
+		UserAgent:  "slsync/" + buildVersion(),
+		Logger:     app.Log,
+	}
+	pc, err := cloud.NewProjectClient(f.endpoint(), key, opts)
+	if err != nil {
+		return nil, err
+	}
+	path, err := f.credentialsPath()
+	if err != nil {
+		return nil, err
+	}
+	creds, err := cloud.LoadCredentials(path)
+	if err != nil {
+		return nil, err
+	}
+	return &live{Projects: pc, CredsPath: path, Creds: creds, Opts: opts}, nil
+}
+
+// loadManifests loads and checks the manifest set, printing every diagnostic
+// to stderr. It fails (exit 1) when any is an error.
+func loadManifests(app *App, path string) (*model.Set, error) {
+	set, diags, err := manifest.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(diags) > 0 {
+		_ = diags.WriteText(app.Stderr, UseColor(app.Stderr))
+	}
+	if diags.HasErrors() {
+		return nil, withExitCode(exitError, fmt.Errorf("%d error(s) in the manifests; nothing was read or changed",
+			diags.Count(manifest.SeverityError)))
+	}
+	return set, nil
+}
+
+// readLive reads the live state the set's owner has.
+func (l *live) read(ctx context.Context, app *App, set *model.Set, parallelism int) (*model.LiveState, error) {
+	r := &state.Reader{
+		Projects:    l.Projects,
+		Credentials: l.Creds,
+		NewKeyAPI:   state.ESClients(l.Opts),
+		Parallelism: parallelism,
+		Logger:      app.Log,
+	}
+	return r.Read(ctx, set)
+}
+
+// planOnce is the pipeline plan, apply and watch share: load and check the
+// manifests, read the live state, diff.
+func planOnce(ctx context.Context, app *App, mf *ManifestFlags, cf *CloudFlags, l *live, allowReplace bool) (*model.Set, *model.LiveState, *plan.Plan, error) {
+	set, err := loadManifests(app, mf.File)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := l.read(ctx, app, set, cf.parallelism())
+	if err != nil {
+		return set, nil, nil, fmt.Errorf("reading the live organisation: %w", err)
+	}
+	p := plan.Compute(set, st, plan.Options{AllowReplace: allowReplace, Now: nowUTC()})
+	return set, st, p, nil
+}
