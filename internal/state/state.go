@@ -1,0 +1,539 @@
+// Package state reads the live organisation — projects from the Serverless
+// Project API, each managed project's API keys from its Elasticsearch — and
+// normalises it into model.LiveState, the same shape the manifests produce,
+// so that the diff compares like with like.
+//
+// Cost is the design constraint: `slsync plan` runs on every pull request
+// against fleets of hundreds of projects, so a read with nothing to change
+// makes exactly 3 + P calls:
+//
+//   - one list call per project type (three, in parallel), unfiltered,
+//     because unmanaged and other owners' projects matter too (alias
+//     conflicts, adoption);
+//   - one _query/api_key call per managed project whose keys must be known
+//     (P of them), selecting this owner's non-invalidated keys, one page of
+//     1000 unless there are more; bounded parallelism;
+//   - nothing else. In particular no per-project GET: list items carry no
+//     ETag header and no phase. LiveProject.ETag and Phase therefore stay
+//     empty after Read; FetchETags reads the ETags of just the projects an
+//     action will touch (plan --out records them, apply sends them as
+//     If-Match), and Read asks for the status only of managed projects that
+//     are about to be deleted (to skip ones already deleting), so those
+//     calls are only made when something changes.
+//
+// Regions are read (one call) only when some desired project has no live
+// counterpart, i.e. will be created.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slsync/slsync/internal/cloud"
+	"github.com/slsync/slsync/internal/model"
+)
+
+// DefaultParallelism bounds concurrent per-project calls.
+const DefaultParallelism = 8
+
+// ProjectAPI is the part of the Project API a read needs
+// (*cloud.ProjectClient).
+type ProjectAPI interface {
+	List(ctx context.Context, typ model.ProjectType, tags map[string]string) ([]cloud.Project, error)
+	Status(ctx context.Context, typ model.ProjectType, id string) (*cloud.ProjectStatus, error)
+	Regions(ctx context.Context) ([]model.Region, error)
+}
+
+// KeyAPI is the part of a project's Elasticsearch a read needs
+// (*cloud.ESClient).
+type KeyAPI interface {
+	QueryAPIKeys(ctx context.Context, req *cloud.QueryAPIKeysRequest) ([]cloud.APIKey, error)
+}
+
+// KeyAPIFactory makes a KeyAPI for one project's Elasticsearch endpoint.
+type KeyAPIFactory func(endpoint, username string, password model.Secret) (KeyAPI, error)
+
+// ESClients returns a KeyAPIFactory that makes *cloud.ESClient with opts;
+// without opts.HTTPClient they all share one new cloud.NewHTTPClient, so that
+// hundreds of projects do not each get a connection pool.
+func ESClients(opts cloud.Options) KeyAPIFactory {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = cloud.NewHTTPClient(cloud.DefaultTimeout)
+	}
+	return func(endpoint, username string, password model.Secret) (KeyAPI, error) {
+		return cloud.NewESClient(endpoint, username, password, opts)
+	}
+}
+
+// Reader reads live state. Projects and NewKeyAPI are required.
+type Reader struct {
+	Projects ProjectAPI
+	// Credentials hold each project's admin credentials by project id; nil
+	// is the same as an empty file.
+	Credentials *cloud.Credentials
+	NewKeyAPI   KeyAPIFactory
+	// Parallelism bounds concurrent per-project calls (default 8).
+	Parallelism int
+	Logger      *slog.Logger
+}
+
+// MissingCredentialsError says a managed project declares API keys but
+// slsync holds no admin credentials for it, so its keys cannot be read or
+// managed.
+type MissingCredentialsError struct {
+	ProjectKey string
+	ProjectID  string
+	File       string // credentials file consulted ("" if none)
+}
+
+func (e *MissingCredentialsError) Error() string {
+	where := "no credentials file was given"
+	if e.File != "" {
+		where = "the credentials file " + e.File + " has no entry for it"
+	}
+	return fmt.Sprintf("project %q (id %s) declares API keys but %s, so its keys cannot be read; "+
+		"store its admin credentials with `slsync credentials set %s` (or point SLSYNC_CREDENTIALS_FILE at the file that has them), "+
+		"or let apply issue new ones with `slsync apply --allow-credential-reset` (this resets the project's admin password)",
+		e.ProjectKey, e.ProjectID, where, e.ProjectKey)
+}
+
+// KeyReadError says a project's API keys could not be read.
+type KeyReadError struct {
+	ProjectKey string
+	ProjectID  string
+	Err        error
+}
+
+func (e *KeyReadError) Error() string {
+	return fmt.Sprintf("reading the API keys of project %q (id %s): %v", e.ProjectKey, e.ProjectID, e.Err)
+}
+
+func (e *KeyReadError) Unwrap() error { return e.Err }
+
+// Read returns the live state for desired's owner.
+func (r *Reader) Read(ctx context.Context, desired *model.Set) (*model.LiveState, error) {
+	if desired == nil || desired.Owner == "" {
+		return nil, errors.New("read live state: no owner (the manifests must set owner:)")
+	}
+	if r.Projects == nil || r.NewKeyAPI == nil {
+		return nil, errors.New("read live state: Reader needs Projects and NewKeyAPI")
+	}
+	log := r.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	owner := desired.Owner
+	start := time.Now()
+
+	all, err := r.listAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &model.LiveState{Owner: owner, KeyErrors: map[string]error{}}
+	for _, lp := range all {
+		if lp.Managed(owner) {
+			st.Managed = append(st.Managed, lp)
+		} else {
+			st.Others = append(st.Others, lp)
+		}
+	}
+
+	if err := r.dropDeleting(ctx, desired, st, log); err != nil {
+		return nil, err
+	}
+	sortProjects(st.Managed, true)
+	sortProjects(st.Others, false)
+
+	if err := r.readKeys(ctx, desired, st, log); err != nil {
+		return nil, err
+	}
+
+	if needsRegions(desired, st) {
+		rs, err := r.Projects.Regions(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read regions: %w", err)
+		}
+		st.Regions = make(map[string]model.Region, len(rs))
+		for _, rg := range rs {
+			st.Regions[rg.ID] = rg
+		}
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, "read live state", slog.String("owner", owner),
+		slog.Int("managed", len(st.Managed)), slog.Int("others", len(st.Others)),
+		slog.Int("key_errors", len(st.KeyErrors)), slog.Duration("took", time.Since(start)))
+	return st, nil
+}
+
+// listAll lists the three project types in parallel.
+func (r *Reader) listAll(ctx context.Context) ([]*model.LiveProject, error) {
+	results := make([][]cloud.Project, len(model.ProjectTypes))
+	errs := make([]error, len(model.ProjectTypes))
+	var wg sync.WaitGroup
+	for i, typ := range model.ProjectTypes {
+		wg.Go(func() {
+			results[i], errs[i] = r.Projects.List(ctx, typ, nil)
+		})
+	}
+	wg.Wait()
+	var out []*model.LiveProject
+	for i, typ := range model.ProjectTypes {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("list %s projects: %w", typ, errs[i])
+		}
+		for _, p := range results[i] {
+			out = append(out, NormalizeProject(typ, p))
+		}
+	}
+	return out, nil
+}
+
+// dropDeleting asks for the status of managed projects the manifests no
+// longer want (they will be planned for deletion) and removes those already
+// deleting or deleted, so that a plan right after an apply does not delete
+// them again. Projects the manifests want are not checked: that would cost a
+// call each on every plan.
+func (r *Reader) dropDeleting(ctx context.Context, desired *model.Set, st *model.LiveState, log *slog.Logger) error {
+	var gone []*model.LiveProject
+	for _, lp := range st.Managed {
+		if _, wanted := desired.Projects[lp.Key]; !wanted {
+			gone = append(gone, lp)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	drop := make([]bool, len(gone))
+	err := r.forEach(ctx, len(gone), func(ctx context.Context, i int) error {
+		lp := gone[i]
+		s, err := r.Projects.Status(ctx, lp.Type, lp.ID)
+		switch {
+		case cloud.IsNotFound(err):
+			drop[i] = true
+		case err != nil:
+			if ctx.Err() != nil {
+				return err
+			}
+			log.LogAttrs(ctx, slog.LevelWarn, "could not read project status", slog.String("project", lp.Key),
+				slog.String("id", lp.ID), slog.String("error", err.Error()))
+		default:
+			lp.Phase = s.Phase
+			drop[i] = s.Phase == model.PhaseDeleting || s.Phase == model.PhaseDeleted
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	dropped := map[*model.LiveProject]bool{}
+	for i, lp := range gone {
+		if drop[i] {
+			dropped[lp] = true
+			log.LogAttrs(ctx, slog.LevelInfo, "project is already being deleted", slog.String("project", lp.Key), slog.String("id", lp.ID))
+		}
+	}
+	if len(dropped) > 0 {
+		kept := st.Managed[:0]
+		for _, lp := range st.Managed {
+			if !dropped[lp] {
+				kept = append(kept, lp)
+			}
+		}
+		st.Managed = kept
+	}
+	return nil
+}
+
+// readKeys reads the keys of every managed project the manifests want and
+// slsync can read: those with credentials, and (as errors) those declaring
+// keys without credentials.
+func (r *Reader) readKeys(ctx context.Context, desired *model.Set, st *model.LiveState, log *slog.Logger) error {
+	type job struct {
+		lp    *model.LiveProject
+		entry cloud.CredentialEntry
+	}
+	var jobs []job
+	var mu sync.Mutex // guards st.KeyErrors
+	for _, lp := range st.Managed {
+		dp, wanted := desired.Projects[lp.Key]
+		if !wanted {
+			continue // to be deleted: its keys go with it
+		}
+		entry, ok := r.Credentials.Lookup(lp.ID)
+		if !ok {
+			if len(dp.APIKeys) > 0 {
+				file := ""
+				if r.Credentials != nil {
+					file = r.Credentials.Path()
+				}
+				st.KeyErrors[lp.Key] = &MissingCredentialsError{ProjectKey: lp.Key, ProjectID: lp.ID, File: file}
+			} else {
+				log.LogAttrs(ctx, slog.LevelDebug, "no credentials and no keys declared; not reading keys",
+					slog.String("project", lp.Key), slog.String("id", lp.ID))
+			}
+			continue
+		}
+		jobs = append(jobs, job{lp, entry})
+	}
+	query := KeyQuery(desired.Owner)
+	return r.forEach(ctx, len(jobs), func(ctx context.Context, i int) error {
+		j := jobs[i]
+		keys, err := r.readProjectKeys(ctx, j.lp, j.entry, query)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			mu.Lock()
+			st.KeyErrors[j.lp.Key] = &KeyReadError{ProjectKey: j.lp.Key, ProjectID: j.lp.ID, Err: err}
+			mu.Unlock()
+			return nil
+		}
+		j.lp.Keys = keys
+		return nil
+	})
+}
+
+func (r *Reader) readProjectKeys(ctx context.Context, lp *model.LiveProject, entry cloud.CredentialEntry, query *cloud.QueryAPIKeysRequest) ([]*model.LiveAPIKey, error) {
+	endpoint := lp.Endpoints["elasticsearch"]
+	if endpoint == "" {
+		endpoint = entry.Endpoint
+	}
+	if endpoint == "" {
+		return nil, errors.New("the project has no Elasticsearch endpoint")
+	}
+	api, err := r.NewKeyAPI(endpoint, entry.Username, entry.Password)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := api.QueryAPIKeys(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]*model.LiveAPIKey, 0, len(raw))
+	for _, k := range raw {
+		if k.Invalidated {
+			continue // the query excludes them; a server that ignores it must not confuse the diff
+		}
+		keys = append(keys, NormalizeKey(k))
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		if !a.Creation.Equal(b.Creation) {
+			return a.Creation.Before(b.Creation)
+		}
+		return a.ID < b.ID
+	})
+	return keys, nil
+}
+
+// KeyQuery is the _query/api_key request that selects an owner's live keys:
+// metadata.slsync_owner = owner and not invalidated (expired keys are
+// included: the plan rotates them), ordered by creation then name, 1000 a
+// page. Apply uses it too, to find out whether a create whose answer was
+// lost happened.
+func KeyQuery(owner string) *cloud.QueryAPIKeysRequest {
+	return &cloud.QueryAPIKeysRequest{
+		Query: map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
+			map[string]any{"term": map[string]any{"invalidated": false}},
+		}}},
+		Sort: cloud.DefaultKeySort(),
+		Size: cloud.DefaultQuerySize,
+	}
+}
+
+// needsRegions reports whether some desired project has no managed live
+// counterpart and will therefore be created.
+func needsRegions(desired *model.Set, st *model.LiveState) bool {
+	live := map[string]bool{}
+	for _, lp := range st.Managed {
+		live[lp.Key] = true
+	}
+	for key := range desired.Projects {
+		if !live[key] {
+			return true
+		}
+	}
+	return false
+}
+
+// forEach runs fn(0..n-1) with at most r.Parallelism at once. It stops
+// starting new work once ctx ends or fn fails, and returns the first error.
+func (r *Reader) forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	return ForEach(ctx, n, r.Parallelism, fn)
+}
+
+// ForEach runs fn(0..n-1) with at most parallelism (default
+// DefaultParallelism) calls at once, stops starting new ones after the first
+// error or when ctx ends, and returns the first error.
+func ForEach(ctx context.Context, n, parallelism int, fn func(ctx context.Context, i int) error) error {
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+		sem      = make(chan struct{}, parallelism)
+	)
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// ProjectGetter reads one project with its ETag (*cloud.ProjectClient).
+type ProjectGetter interface {
+	Get(ctx context.Context, typ model.ProjectType, id string) (*cloud.Project, error)
+}
+
+// FetchETags fills the ETag (and refreshes nothing else) of the given
+// projects with one GET each, in parallel. The plan calls it for the
+// projects it will patch, replace or delete, so that a saved plan records
+// the version it saw and apply can send If-Match; a plan without changes
+// never calls it.
+func FetchETags(ctx context.Context, api ProjectGetter, projects []*model.LiveProject, parallelism int) error {
+	return ForEach(ctx, len(projects), parallelism, func(ctx context.Context, i int) error {
+		lp := projects[i]
+		p, err := api.Get(ctx, lp.Type, lp.ID)
+		if err != nil {
+			return fmt.Errorf("read project %q (id %s): %w", lp.Key, lp.ID, err)
+		}
+		lp.ETag = p.ETag
+		return nil
+	})
+}
+
+func sortProjects(ps []*model.LiveProject, byKey bool) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if byKey && a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.ID < b.ID
+	})
+}
+
+// NormalizeProject turns an API project into the manifest's form: the alias
+// without its system suffix, owner and key from the slsync tags, user tags
+// without them (never nil), type-specific fields as returned.
+func NormalizeProject(typ model.ProjectType, p cloud.Project) *model.LiveProject {
+	if p.Type != "" {
+		typ = p.Type
+	}
+	tags := make(map[string]string, len(p.Metadata.Tags))
+	for k, v := range p.Metadata.Tags {
+		if k != model.TagOwner && k != model.TagKey {
+			tags[k] = v
+		}
+	}
+	var endpoints map[string]string
+	if len(p.Endpoints) > 0 {
+		endpoints = make(map[string]string, len(p.Endpoints))
+		for k, v := range p.Endpoints {
+			endpoints[k] = v
+		}
+	}
+	var productTypes []model.ProductType
+	if p.ProductTypes != nil {
+		productTypes = append([]model.ProductType{}, p.ProductTypes...)
+	}
+	return &model.LiveProject{
+		Project: model.Project{
+			Key:                  p.Metadata.Tags[model.TagKey],
+			Type:                 typ,
+			Name:                 p.Name,
+			Alias:                StripAliasSuffix(p.Alias, p.ID),
+			RegionID:             p.RegionID,
+			Tags:                 tags,
+			OptimizedFor:         p.OptimizedFor,
+			SearchLake:           p.SearchLake,
+			ProductTier:          p.ProductTier,
+			ProductTypes:         productTypes,
+			AdminFeaturesPackage: p.AdminFeaturesPackage,
+		},
+		ID:        p.ID,
+		FullAlias: p.Alias,
+		ETag:      p.ETag,
+		CloudID:   p.CloudID,
+		Owner:     p.Metadata.Tags[model.TagOwner],
+		Endpoints: endpoints,
+	}
+}
+
+// StripAliasSuffix removes the system suffix "-<first 6 characters of id>"
+// the API appends to a requested alias.
+func StripAliasSuffix(alias, id string) string {
+	if len(id) < 6 {
+		return alias
+	}
+	if s, ok := strings.CutSuffix(alias, "-"+id[:6]); ok && s != "" {
+		return s
+	}
+	return alias
+}
+
+// NormalizeKey turns an Elasticsearch key into the manifest's form: Key,
+// Expiration and Owner from the slsync_ metadata, Metadata without any
+// slsync_ key (never nil), times from epoch milliseconds.
+func NormalizeKey(k cloud.APIKey) *model.LiveAPIKey {
+	meta := make(map[string]any, len(k.Metadata))
+	lk := &model.LiveAPIKey{
+		ID:          k.ID,
+		Username:    k.Username,
+		Creation:    time.UnixMilli(k.Creation).UTC(),
+		Invalidated: k.Invalidated,
+	}
+	for mk, mv := range k.Metadata {
+		if !strings.HasPrefix(mk, model.MetaReservedPrefix) {
+			meta[mk] = mv
+			continue
+		}
+		s, _ := mv.(string)
+		switch mk {
+		case model.MetaOwner:
+			lk.Owner = s
+		case model.MetaKey:
+			lk.Key = s
+		case model.MetaExpiration:
+			lk.Expiration = s
+		}
+	}
+	lk.Name = k.Name
+	lk.Metadata = meta
+	lk.RoleDescriptors = k.RoleDescriptors
+	if k.Expiration != nil {
+		t := time.UnixMilli(*k.Expiration).UTC()
+		lk.ExpiresAt = &t
+	}
+	return lk
+}
