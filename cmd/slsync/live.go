@@ -116,10 +116,17 @@ func loadManifests(app *App, path string) (*model.Set, error) {
 		_ = diags.WriteText(app.Stderr, UseColor(app.Stderr))
 	}
 	if diags.HasErrors() {
-		return nil, withExitCode(exitError, fmt.Errorf("%d error(s) in the manifests; nothing was read or changed",
-			diags.Count(manifest.SeverityError)))
+		return nil, withExitCode(exitError, &invalidManifestsError{errors: diags.Count(manifest.SeverityError)})
 	}
 	return set, nil
+}
+
+// invalidManifestsError says the manifests did not pass their checks; the
+// located diagnostics were printed already.
+type invalidManifestsError struct{ errors int }
+
+func (e *invalidManifestsError) Error() string {
+	return fmt.Sprintf("%d error(s) in the manifests; nothing was read or changed", e.errors)
 }
 
 // readLive reads the live state the set's owner has.
@@ -145,6 +152,37 @@ func planOnce(ctx context.Context, app *App, mf *ManifestFlags, cf *CloudFlags, 
 	if err != nil {
 		return set, nil, nil, fmt.Errorf("reading the live organisation: %w", err)
 	}
-	p := plan.Compute(set, st, plan.Options{AllowReplace: allowReplace, Now: nowUTC()})
+	opts := plan.Options{AllowReplace: allowReplace, Now: nowUTC()}
+	p := plan.Compute(set, st, opts)
+	// List items carry no ETag; read it (one GET each) only for the projects
+	// the plan will change, so that apply can send If-Match and a saved plan
+	// records the version it saw, while a no-change plan stays at 3+P calls.
+	if changed := projectsToChange(p, st); len(changed) > 0 {
+		if err := state.FetchETags(ctx, l.Projects, changed, cf.parallelism()); err != nil {
+			return set, st, nil, fmt.Errorf("reading projects to change: %w", err)
+		}
+		p = plan.Compute(set, st, opts)
+	}
 	return set, st, p, nil
+}
+
+// projectsToChange returns the live projects a plan patches, replaces,
+// deletes or adopts.
+func projectsToChange(p *plan.Plan, st *model.LiveState) []*model.LiveProject {
+	ids := map[string]bool{}
+	for _, a := range p.Actions {
+		if a.Resource == plan.ResourceProject && a.Kind != plan.Create && a.Observed.ProjectID != "" && a.Observed.ETag == "" {
+			ids[a.Observed.ProjectID] = true
+		}
+	}
+	var out []*model.LiveProject
+	for _, group := range [][]*model.LiveProject{st.Managed, st.Others} {
+		for _, lp := range group {
+			if ids[lp.ID] {
+				out = append(out, lp)
+				delete(ids, lp.ID)
+			}
+		}
+	}
+	return out
 }

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // binPath is the slsync binary built once for the whole package's tests: the
@@ -73,4 +75,35 @@ func TestVersionAndUsage(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "Usage: slsync") {
 		t.Fatalf("--help: %+v", r)
 	}
+}
+
+// syncBuffer collects a subprocess's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor waits until the output holds want at least count times.
+func (s *syncBuffer) waitFor(t *testing.T, want string, count int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Count(s.String(), want) >= count {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %d× %q in output:\n%s", count, want, s.String())
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slsync/slsync/internal/emulator"
+	"github.com/slsync/slsync/internal/emulator/emulatortest"
+)
+
+const watchManifest = `owner: watchers
+projects:
+  alpha:
+    type: elasticsearch
+    name: Alpha
+    region_id: aws-us-east-1
+`
+
+func TestWatchReplansOnSaveAndSurvivesInvalidManifests(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Options{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "slsync.yaml")
+	if err := os.WriteFile(file, []byte(watchManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1",
+		"EC_ENDPOINT=" + env.URL, "EC_API_KEY=" + env.APIKey,
+		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	out.waitFor(t, "Plan: 1 to create.", 1)
+
+	// A valid change: re-planned, the changed action marked.
+	writeAtomically(t, file, strings.Replace(watchManifest, "name: Alpha", "name: Alpha Two", 1))
+	out.waitFor(t, `"Alpha Two"`, 1)
+	if !strings.Contains(out.String(), "* + project.alpha (create)") {
+		t.Errorf("changed action not marked:\n%s", out.String())
+	}
+
+	// An invalid save: located error, and watching goes on.
+	if err := os.WriteFile(file, []byte(watchManifest+"    bogus_field: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "slsync.yaml:7:5:", 1)
+	out.waitFor(t, "Manifests are invalid", 1)
+
+	// Fixed again: a plan appears once more.
+	if err := os.WriteFile(file, []byte(watchManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "Plan: 1 to create.", 3)
+
+	// SIGTERM ends it cleanly.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("watch did not exit 0 on SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch did not stop on SIGTERM")
+	}
+	if strings.Contains(out.String(), env.APIKey) {
+		t.Error("the Cloud API key appeared in watch output")
+	}
+}
+
+func TestWatchReportsUnreachableEndpointAndKeepsGoing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "m.yaml"), []byte(watchManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1",
+		"EC_ENDPOINT=http://127.0.0.1:1", "EC_API_KEY=k",
+		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	out.waitFor(t, "retrying in", 1)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch exited with %v after an unreachable endpoint; want 0\n%s", err, out.String())
+	}
+}
+
+// writeAtomically saves like many editors do: a temp file renamed over.
+func writeAtomically(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), ".tmp-save")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
