@@ -25,6 +25,7 @@ unit:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/timevalue
+	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/roledesc
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGoYAML$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/manifest
 
