@@ -1,8 +1,230 @@
 package main
 
-import "errors"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
 
-// ApplyCmd is not built yet.
-type ApplyCmd struct{}
+	"github.com/slsync/slsync/internal/apply"
+	"github.com/slsync/slsync/internal/cloud"
+	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/plan"
+)
 
-func (c *ApplyCmd) Run(app *App) error { return errors.New("apply: not implemented yet") }
+// ApplyCmd makes the live organisation match the manifests.
+type ApplyCmd struct {
+	ManifestFlags
+	CloudFlags
+	Plan                 string        `name:"plan" placeholder:"FILE" help:"Apply exactly this saved plan (from 'slsync plan --out FILE'); refused if the manifests or the live state moved since."`
+	AutoApprove          bool          `name:"auto-approve" help:"Apply without asking for confirmation (required when stdin is not a terminal)."`
+	SecretsDir           string        `name:"secrets-dir" placeholder:"DIR" help:"Write each created API key's secret to DIR/<project key>/<key name>.json (mode 0600)."`
+	SecretsExec          string        `name:"secrets-exec" placeholder:"CMD" help:"Run CMD (sh -c) once per created API key with its secret as JSON on stdin."`
+	AllowReplace         bool          `name:"allow-replace" help:"Allow replacing (delete + create) projects whose type, region_id or optimized_for changed."`
+	MaxDeletes           int           `name:"max-deletes" default:"3" help:"Refuse to delete or replace more than N projects in one apply."`
+	WaitTimeout          time.Duration `name:"wait-timeout" default:"30m" help:"How long to wait for a project to become initialized (or to be gone)."`
+	AllowCredentialReset bool          `name:"allow-credential-reset" help:"Issue new admin credentials (_reset-credentials) for projects whose credentials slsync lacks; their old admin password stops working."`
+}
+
+func (c *ApplyCmd) Help() string {
+	return `Plans (or loads --plan FILE), shows the plan, asks for confirmation on a terminal
+(type "yes"; --auto-approve skips it and is required without a terminal), then executes the
+actions in dependency order with --parallelism API actions at a time. Created projects' admin
+credentials go to the credentials file; created API keys' secrets go to --secrets-dir and/or
+--secrets-exec before anything depending on them proceeds.
+Exit codes: 0 everything succeeded (or nothing to do), 1 a refusal or a failed action.`
+}
+
+func (c *ApplyCmd) Run(app *App) error {
+	ctx := app.Ctx
+	l, err := c.CloudFlags.connect(app)
+	if err != nil {
+		return err
+	}
+	sink, err := c.sink()
+	if err != nil {
+		return withExitCode(exitError, err)
+	}
+	// Take the lock before reading anything: a second apply on this
+	// machine must not plan against a state the first one is changing.
+	unlock, err := apply.Lock(l.CredsPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	p, err := c.makePlan(ctx, app, l)
+	if err != nil {
+		return err
+	}
+	if err := plan.Render(app.Stdout, p, "text", UseColor(app.Stdout)); err != nil {
+		return err
+	}
+	if !p.HasChanges() && !p.HasErrors() {
+		fmt.Fprintln(app.Stdout, "Nothing to apply: the live organisation matches the manifests.")
+		return nil
+	}
+	opts := apply.Options{
+		Projects:             l.Projects,
+		NewKeyAPI:            keyAPIs(l.Opts),
+		CredentialsPath:      l.CredsPath,
+		Sink:                 sink,
+		Parallelism:          c.parallelism(),
+		WaitTimeout:          c.WaitTimeout,
+		AllowCredentialReset: c.AllowCredentialReset,
+		MaxDeletes:           c.MaxDeletes,
+		Logger:               app.Log,
+	}
+	if err := apply.Check(p, opts); err != nil {
+		return withExitCode(exitError, err)
+	}
+	if c.Plan == "" && !c.AutoApprove {
+		if err := confirm(app); err != nil {
+			return err
+		}
+	}
+	c.warnExposed(ctx, app, l.CredsPath)
+
+	prog := apply.NewProgress(app.Stdout, apply.ProgressOptions{
+		Terminal: IsTerminal(app.Stdout),
+		Color:    UseColor(app.Stdout),
+	})
+	opts.Progress = prog
+	fmt.Fprintln(app.Stdout)
+	rep, err := apply.Apply(ctx, p, opts)
+	prog.Close()
+	if err != nil {
+		return withExitCode(exitError, err)
+	}
+	prog.Summary()
+	if !rep.OK() {
+		if ctx.Err() != nil {
+			return withExitCode(exitError, errors.New("interrupted; running apply again picks up where this one stopped"))
+		}
+		return withExitCode(exitError, nil)
+	}
+	return nil
+}
+
+// makePlan plans afresh, or loads and checks --plan FILE.
+func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live) (*plan.Plan, error) {
+	if c.Plan == "" {
+		_, st, p, err := planOnce(ctx, app, &c.ManifestFlags, &c.CloudFlags, l, c.AllowReplace)
+		if err != nil {
+			return nil, err
+		}
+		if !c.AllowCredentialReset {
+			return p, nil
+		}
+		reset, err := resetMissing(ctx, app, l, st)
+		if err != nil {
+			return nil, err
+		}
+		if reset {
+			// New credentials were stored: read the keys with them.
+			l.Creds, err = cloud.LoadCredentials(l.CredsPath)
+			if err != nil {
+				return nil, err
+			}
+			_, _, p, err = planOnce(ctx, app, &c.ManifestFlags, &c.CloudFlags, l, c.AllowReplace)
+			if err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
+	}
+	p, err := plan.Load(c.Plan)
+	if err != nil {
+		return nil, withExitCode(exitError, err)
+	}
+	set, err := loadManifests(app, c.File)
+	if err != nil {
+		return nil, err
+	}
+	if p.ManifestDigest != set.Digest {
+		return nil, withExitCode(exitError, &apply.StalePlanError{Reasons: []string{
+			fmt.Sprintf("the manifests in %s changed since the plan was made", c.File)}})
+	}
+	st, err := l.read(ctx, app, set, c.parallelism())
+	if err != nil {
+		return nil, fmt.Errorf("reading the live organisation: %w", err)
+	}
+	if err := apply.CheckSaved(ctx, p, set, st, l.Projects, c.parallelism()); err != nil {
+		return nil, withExitCode(exitError, err)
+	}
+	return p, nil
+}
+
+// resetMissing issues and stores new admin credentials for managed
+// projects whose keys could not be read for lack of them, and reports
+// whether it stored any.
+func resetMissing(ctx context.Context, app *App, l *live, st *model.LiveState) (bool, error) {
+	reset, err := apply.ResetMissing(ctx, l.Projects, l.CredsPath, st)
+	for _, k := range reset {
+		fmt.Fprintf(app.Stderr, "Reset the admin credentials of project %s (--allow-credential-reset); stored in %s\n", k, l.CredsPath)
+	}
+	return len(reset) > 0, err
+}
+
+// sink builds the secret sinks from the flags (none: a MultiSink of zero,
+// which apply.Check refuses when keys are created).
+func (c *ApplyCmd) sink() (apply.Sink, error) {
+	var sinks []apply.Sink
+	if c.SecretsDir != "" {
+		fs, err := apply.NewFileSink(c.SecretsDir)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, fs)
+	}
+	if c.SecretsExec != "" {
+		es, err := apply.NewExecSink(c.SecretsExec, 0)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, es)
+	}
+	return apply.NewMultiSink(sinks...), nil
+}
+
+// warnExposed warns when secrets would land in a Git work tree unignored.
+func (c *ApplyCmd) warnExposed(ctx context.Context, app *App, credsPath string) {
+	if w, ok := apply.WarnIfTracked(ctx, credsPath, false); ok {
+		fmt.Fprintln(app.Stderr, w)
+	}
+	if c.SecretsDir != "" {
+		if w, ok := apply.WarnIfTracked(ctx, c.SecretsDir, true); ok {
+			fmt.Fprintln(app.Stderr, w)
+		}
+	}
+}
+
+// confirm asks on a terminal; without one it refuses (CI must say
+// --auto-approve).
+func confirm(app *App) error {
+	f, ok := app.Stdin.(*os.File)
+	if !ok || !isCharDevice(f) {
+		return withExitCode(exitError, errors.New("stdin is not a terminal, so apply cannot ask for confirmation; review the plan above and re-run with --auto-approve (or apply a reviewed saved plan with --plan FILE)"))
+	}
+	fmt.Fprint(app.Stdout, "\nDo you want to apply these changes? Only 'yes' will be accepted: ")
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return withExitCode(exitError, errors.New("apply cancelled; nothing was changed"))
+	}
+	return nil
+}
+
+func isCharDevice(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// keyAPIs makes Elasticsearch clients sharing the run's HTTP client.
+func keyAPIs(opts cloud.Options) apply.KeyAPIFactory {
+	return func(endpoint, username string, password model.Secret) (apply.KeyAPI, error) {
+		return cloud.NewESClient(endpoint, username, password, opts)
+	}
+}

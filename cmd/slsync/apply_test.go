@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slsync/slsync/internal/cloud"
+	"github.com/slsync/slsync/internal/emulator"
+	"github.com/slsync/slsync/internal/emulator/emulatortest"
+	"github.com/slsync/slsync/internal/model"
+)
+
+// applyEnv is an in-process emulator and the environment the binary needs
+// to reach it, with a credentials file in a temporary directory.
+type applyEnv struct {
+	emu       *emulatortest.Env
+	dir       string
+	credsPath string
+	secrets   string
+}
+
+func newApplyEnv(t *testing.T, opts emulator.Options) *applyEnv {
+	t.Helper()
+	if opts.InitDelay == 0 {
+		opts.InitDelay = 200 * time.Millisecond
+	}
+	dir := t.TempDir()
+	return &applyEnv{emu: emulatortest.Start(t, opts), dir: dir,
+		credsPath: filepath.Join(dir, "credentials.json"), secrets: filepath.Join(dir, "secrets")}
+}
+
+func (e *applyEnv) env() []string {
+	return []string{"EC_ENDPOINT=" + e.emu.URL, "EC_API_KEY=" + e.emu.APIKey, "SLSYNC_CREDENTIALS_FILE=" + e.credsPath}
+}
+
+func (e *applyEnv) run(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	return runCLI(t, "", e.env(), "", args...)
+}
+
+// projects counts live projects by "owner/key" tags.
+func (e *applyEnv) projects(t *testing.T) map[string]int {
+	t.Helper()
+	pc, err := cloud.NewProjectClient(e.emu.URL, model.Secret(e.emu.APIKey), cloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, typ := range model.ProjectTypes {
+		ps, err := pc.List(context.Background(), typ, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			out[p.Metadata.Tags[model.TagOwner]+"/"+p.Metadata.Tags[model.TagKey]]++
+		}
+	}
+	return out
+}
+
+func example(name string) string { return filepath.Join("..", "..", "examples", name) }
+
+// The binary applies every example, then plans empty and has nothing more
+// to apply; without a terminal it needs --auto-approve; without a sink it
+// refuses to create keys. Secrets never reach the output.
+func TestApplyCommand(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	r := e.run(t, "apply", "-f", example("minimal"), "--secrets-dir", e.secrets)
+	if r.Code != exitError || !strings.Contains(r.Stderr, "--auto-approve") || !strings.Contains(r.Stdout, "Plan: 2 to create") {
+		t.Fatalf("apply without a terminal: want the plan and a refusal naming --auto-approve, got %+v", r)
+	}
+	r = e.run(t, "apply", "-f", example("minimal"), "--auto-approve")
+	if r.Code != exitError || !strings.Contains(r.Stderr, "no secret sink") {
+		t.Fatalf("apply without a sink: %+v", r)
+	}
+	if n := len(e.projects(t)); n != 0 {
+		t.Fatalf("a refused apply created %d projects", n)
+	}
+	for _, ex := range []string{"minimal", "fleet", "teams"} {
+		r = e.run(t, "apply", "-f", example(ex), "--auto-approve", "--secrets-dir", e.secrets)
+		if r.Code != exitOK || !strings.Contains(r.Stdout, "Apply complete:") {
+			t.Fatalf("apply %s: %+v", ex, r)
+		}
+		r = e.run(t, "plan", "-f", example(ex), "--detailed-exitcode")
+		if r.Code != exitOK {
+			t.Fatalf("plan after applying %s is not empty: %+v", ex, r)
+		}
+		r = e.run(t, "apply", "-f", example(ex))
+		if r.Code != exitOK || !strings.Contains(r.Stdout, "Nothing to apply") {
+			t.Fatalf("second apply of %s: %+v", ex, r)
+		}
+	}
+	// No secret in any output: compare with every delivered value.
+	var outputs bytes.Buffer
+	outputs.WriteString(r.Stdout + r.Stderr)
+	filepath.WalkDir(e.secrets, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if i := bytes.Index(b, []byte(`"encoded":"`)); i >= 0 {
+			enc := b[i+11 : i+11+bytes.IndexByte(b[i+11:], '"')]
+			if bytes.Contains(outputs.Bytes(), enc) {
+				t.Fatalf("the secret of %s appears in the output", p)
+			}
+		}
+		return nil
+	})
+	creds, err := os.ReadFile(e.credsPath)
+	if err != nil || !bytes.Contains(creds, []byte(`"password"`)) {
+		t.Fatalf("credentials file: %v", err)
+	}
+}
+
+// A saved plan is applied as it is, and refused when the manifests or the
+// live project moved since.
+func TestApplySavedPlan(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	dir := writeFiles(t, map[string]string{"slsync.yaml": `owner: saved
+projects:
+  p: {type: elasticsearch, name: P, region_id: aws-us-east-1}
+`})
+	planFile := filepath.Join(e.dir, "plan.json")
+	if r := e.run(t, "plan", "-f", dir, "--out", planFile); r.Code != exitOK {
+		t.Fatalf("plan --out: %+v", r)
+	}
+	if r := e.run(t, "apply", "-f", dir, "--plan", planFile); r.Code != exitOK || !strings.Contains(r.Stdout, "1 created") {
+		t.Fatalf("apply --plan: %+v", r)
+	}
+	// Applying it again: the project it creates exists now.
+	if r := e.run(t, "apply", "-f", dir, "--plan", planFile); r.Code != exitError || !strings.Contains(r.Stderr, "exists now") {
+		t.Fatalf("apply of a used plan: %+v", r)
+	}
+	// A plan to rename, then the manifest changes: digest refusal.
+	os.WriteFile(filepath.Join(dir, "slsync.yaml"), []byte("owner: saved\nprojects:\n  p: {type: elasticsearch, name: P2, region_id: aws-us-east-1}\n"), 0o644)
+	if r := e.run(t, "plan", "-f", dir, "--out", planFile); r.Code != exitOK {
+		t.Fatalf("plan --out: %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, "slsync.yaml"), []byte("owner: saved\nprojects:\n  p: {type: elasticsearch, name: P3, region_id: aws-us-east-1}\n"), 0o644)
+	r := e.run(t, "apply", "-f", dir, "--plan", planFile)
+	if r.Code != exitError || !strings.Contains(r.Stderr, "manifests") || !strings.Contains(r.Stderr, "changed since the plan was made") {
+		t.Fatalf("apply with changed manifests: %+v", r)
+	}
+	// Back to the planned manifest, but the live project is changed by hand.
+	os.WriteFile(filepath.Join(dir, "slsync.yaml"), []byte("owner: saved\nprojects:\n  p: {type: elasticsearch, name: P2, region_id: aws-us-east-1}\n"), 0o644)
+	pc, _ := cloud.NewProjectClient(e.emu.URL, model.Secret(e.emu.APIKey), cloud.Options{})
+	ps, _ := pc.List(context.Background(), model.Elasticsearch, nil)
+	name := "by hand"
+	if _, err := pc.Patch(context.Background(), model.Elasticsearch, ps[0].ID, &cloud.PatchProjectRequest{Name: &name}, ""); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run(t, "apply", "-f", dir, "--plan", planFile)
+	if r.Code != exitError || !strings.Contains(r.Stderr, "changed (ETag") {
+		t.Fatalf("apply with a changed live project: %+v", r)
+	}
+	if got, _ := pc.Get(context.Background(), model.Elasticsearch, ps[0].ID); got.Name != "by hand" {
+		t.Fatalf("a stale saved plan was applied: name %q", got.Name)
+	}
+}
+
+// manyProjects is a manifest with n projects of k keys each.
+func manyProjects(owner string, n, k int) string {
+	var b strings.Builder
+	b.WriteString("owner: " + owner + "\nprojects:\n")
+	for i := 0; i < n; i++ {
+		b.WriteString("  p" + string(rune('a'+i)) + ":\n    type: elasticsearch\n    name: P\n    region_id: aws-us-east-1\n    api_keys:\n")
+		for j := 0; j < k; j++ {
+			b.WriteString("      k" + string(rune('a'+j)) + ": {expiration: 30d, role_descriptors: {r: {indices: [{names: [x], privileges: [read]}]}}}\n")
+		}
+	}
+	return b.String()
+}
+
+// The binary killed with SIGKILL at random points of an apply, then run
+// again, converges: every project and key exists once, and the plan is
+// empty. (A kill between a project's create and the write of its
+// credentials loses its password, hence --allow-credential-reset on the
+// final run.)
+func TestApplySurvivesSIGKILL(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{InitDelay: 400 * time.Millisecond, Faults: emulator.Faults{Latency: 2 * time.Millisecond}})
+	dir := writeFiles(t, map[string]string{"slsync.yaml": manyProjects("kill", 6, 3)})
+	rng := rand.New(rand.NewPCG(1, 2))
+	killed := 0
+	for i := 0; i < 6; i++ {
+		cmd := exec.Command(binPath, "apply", "-f", dir, "--auto-approve", "--secrets-dir", e.secrets, "--allow-credential-reset", "--parallelism", "4")
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(time.Duration(20+rng.IntN(500)) * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			killed++
+		}
+	}
+	t.Logf("killed %d of 6 runs", killed)
+	if killed == 0 {
+		t.Fatal("no run was killed; the test did not test anything")
+	}
+	r := e.run(t, "apply", "-f", dir, "--auto-approve", "--secrets-dir", e.secrets, "--allow-credential-reset")
+	if r.Code != exitOK {
+		t.Fatalf("final apply: %+v", r)
+	}
+	if r := e.run(t, "plan", "-f", dir, "--detailed-exitcode"); r.Code != exitOK {
+		t.Fatalf("plan after the final apply: %+v", r)
+	}
+	for k, n := range e.projects(t) {
+		if n != 1 {
+			t.Fatalf("%s exists %d times", k, n)
+		}
+	}
+}
+
+// Two applies with one credentials file at once: the second fails at once
+// on the lock, creating nothing.
+func TestApplyLockedByAnotherApply(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{InitDelay: time.Second})
+	cmd := exec.Command(binPath, "apply", "-f", example("minimal"), "--auto-approve", "--secrets-dir", e.secrets)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "creating") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := e.run(t, "apply", "-f", example("minimal"), "--auto-approve", "--secrets-dir", e.secrets)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("first apply: %v\n%s", err, out.String())
+	}
+	if r.Code != exitError || !strings.Contains(r.Stderr, "another slsync apply is running") {
+		t.Fatalf("second apply: %+v", r)
+	}
+	if got := e.projects(t); got["demo/search"] != 1 {
+		t.Fatalf("projects: %v", got)
+	}
+}
