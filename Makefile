@@ -4,7 +4,9 @@ BIN     := bin/slsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Short fuzz runs inside `make test`: one target per package per run (a Go rule).
-FUZZTIME ?= 5s
+# A count, not a duration: a duration can end during the baseline-coverage pass
+# and fail with "context deadline exceeded" once the cached corpus is large.
+FUZZTIME ?= 20000x
 
 .PHONY: all build test vet fmt-check unit fuzz bench demo clean
 
