@@ -19,10 +19,9 @@ import (
 type ApplyCmd struct {
 	ManifestFlags
 	CloudFlags
+	SecretFlags
 	Plan                 string        `name:"plan" placeholder:"FILE" help:"Apply exactly this saved plan (from 'slsync plan --out FILE'); refused if the manifests or the live state moved since."`
 	AutoApprove          bool          `name:"auto-approve" help:"Apply without asking for confirmation (required when stdin is not a terminal)."`
-	SecretsDir           string        `name:"secrets-dir" placeholder:"DIR" help:"Write each created API key's secret to DIR/<project key>/<key name>.json (mode 0600)."`
-	SecretsExec          string        `name:"secrets-exec" placeholder:"CMD" help:"Run CMD (sh -c) once per created API key with its secret as JSON on stdin."`
 	AllowReplace         bool          `name:"allow-replace" help:"Allow replacing (delete + create) projects whose type, region_id or optimized_for changed."`
 	MaxDeletes           int           `name:"max-deletes" default:"3" help:"Refuse to delete or replace more than N projects in one apply."`
 	WaitTimeout          time.Duration `name:"wait-timeout" default:"30m" help:"How long to wait for a project to become initialized (or to be gone)."`
@@ -67,17 +66,9 @@ func (c *ApplyCmd) Run(app *App) error {
 		fmt.Fprintln(app.Stdout, "Nothing to apply: the live organisation matches the manifests.")
 		return nil
 	}
-	opts := apply.Options{
-		Projects:             l.Projects,
-		NewKeyAPI:            keyAPIs(l.Opts),
-		CredentialsPath:      l.CredsPath,
-		Sink:                 sink,
-		Parallelism:          c.parallelism(),
-		WaitTimeout:          c.WaitTimeout,
-		AllowCredentialReset: c.AllowCredentialReset,
-		MaxDeletes:           c.MaxDeletes,
-		Logger:               app.Log,
-	}
+	opts := applyOptions(app, l, sink, c.parallelism(), c.MaxDeletes)
+	opts.WaitTimeout = c.WaitTimeout
+	opts.AllowCredentialReset = c.AllowCredentialReset
 	if err := apply.Check(p, opts); err != nil {
 		return withExitCode(exitError, err)
 	}
@@ -86,7 +77,7 @@ func (c *ApplyCmd) Run(app *App) error {
 			return err
 		}
 	}
-	c.warnExposed(ctx, app, l.CredsPath)
+	c.SecretFlags.warnExposed(ctx, app, l.CredsPath)
 
 	prog := apply.NewProgress(app.Stdout, apply.ProgressOptions{
 		Terminal: IsTerminal(app.Stdout),
@@ -169,44 +160,11 @@ func resetMissing(ctx context.Context, app *App, l *live, st *model.LiveState) (
 	return len(reset) > 0, err
 }
 
-// sink builds the secret sinks from the flags (none: a MultiSink of zero,
-// which apply.Check refuses when keys are created).
-func (c *ApplyCmd) sink() (apply.Sink, error) {
-	var sinks []apply.Sink
-	if c.SecretsDir != "" {
-		fs, err := apply.NewFileSink(c.SecretsDir)
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, fs)
-	}
-	if c.SecretsExec != "" {
-		es, err := apply.NewExecSink(c.SecretsExec, 0)
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, es)
-	}
-	return apply.NewMultiSink(sinks...), nil
-}
-
-// warnExposed warns when secrets would land in a Git work tree unignored.
-func (c *ApplyCmd) warnExposed(ctx context.Context, app *App, credsPath string) {
-	if w, ok := apply.WarnIfTracked(ctx, credsPath, false); ok {
-		fmt.Fprintln(app.Stderr, w)
-	}
-	if c.SecretsDir != "" {
-		if w, ok := apply.WarnIfTracked(ctx, c.SecretsDir, true); ok {
-			fmt.Fprintln(app.Stderr, w)
-		}
-	}
-}
-
 // confirm asks on a terminal; without one it refuses (CI must say
 // --auto-approve).
 func confirm(app *App) error {
 	f, ok := app.Stdin.(*os.File)
-	if !ok || !isCharDevice(f) {
+	if !ok || !IsTerminal(f) {
 		return withExitCode(exitError, errors.New("stdin is not a terminal, so apply cannot ask for confirmation; review the plan above and re-run with --auto-approve (or apply a reviewed saved plan with --plan FILE)"))
 	}
 	fmt.Fprint(app.Stdout, "\nDo you want to apply these changes? Only 'yes' will be accepted: ")
@@ -215,11 +173,6 @@ func confirm(app *App) error {
 		return withExitCode(exitError, errors.New("apply cancelled; nothing was changed"))
 	}
 	return nil
-}
-
-func isCharDevice(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // keyAPIs makes Elasticsearch clients sharing the run's HTTP client.

@@ -30,6 +30,17 @@ type LiveProject struct {
 	// Keys are the live API keys carrying this owner's metadata, including
 	// expired ones (invalidated keys are never read).
 	Keys []*LiveAPIKey
+	// UnmanagedKeys are live keys without slsync ownership metadata whose
+	// Elasticsearch name is one the manifests ask for: candidates for
+	// adoption. They are read in the same query as Keys (so they cost no
+	// extra call), only for projects whose keys are read; invalidated keys
+	// are never read.
+	UnmanagedKeys []*LiveAPIKey
+	// KeysUsername is the Elasticsearch user slsync reads and manages this
+	// project's keys as (from the credentials file); "" when the keys were
+	// not read. Elasticsearch lets only a key's owner update it, so the plan
+	// adopts only unmanaged keys this user owns (see LiveAPIKey.OwnedBy).
+	KeysUsername string
 }
 
 // Managed reports whether the project carries the given owner's tags.
@@ -43,12 +54,27 @@ func (p *LiveProject) Managed(owner string) bool {
 type LiveAPIKey struct {
 	APIKey
 
-	ID          string
-	Owner       string // metadata.slsync_owner
-	Username    string // the Elasticsearch principal that owns the key
+	ID       string
+	Owner    string // metadata.slsync_owner
+	Username string // the Elasticsearch principal that owns the key
+	// Realm is the realm of that principal; APIKeyRealm when an API key
+	// (rather than a user) created the key.
+	Realm       string
 	Creation    time.Time
 	ExpiresAt   *time.Time
 	Invalidated bool
+}
+
+// APIKeyRealm is the realm Elasticsearch records for keys created by an API
+// key (derived keys). Such a key belongs to the creating API key, not to
+// the user of the same name, so that user cannot update it.
+const APIKeyRealm = "_es_api_key"
+
+// OwnedBy reports whether the user authenticated by a password (as slsync
+// is, with a project's admin credentials) owns the key and may therefore
+// update it: same username, and not created by an API key.
+func (k *LiveAPIKey) OwnedBy(username string) bool {
+	return username != "" && k.Username == username && k.Realm != APIKeyRealm
 }
 
 // Expired reports whether the key has expired at the given instant.

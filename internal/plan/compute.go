@@ -55,9 +55,11 @@ func Compute(desired *model.Set, live *model.LiveState, opts Options) *Plan {
 		AllowReplace:   opts.AllowReplace,
 		Actions:        c.actions,
 		Problems:       c.problems,
+		Warnings:       c.warnings,
 	}
 	sortActions(p.Actions)
 	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].Address < p.Problems[j].Address })
+	sort.SliceStable(p.Warnings, func(i, j int) bool { return p.Warnings[i].Address < p.Warnings[j].Address })
 	p.summarize()
 	return p
 }
@@ -74,6 +76,7 @@ type computer struct {
 
 	actions  []*Action
 	problems []Problem
+	warnings []Warning
 	byAddr   map[string]*Action
 	// projectAction by project key, for alias dependencies and key deps.
 	projectAction map[string]*Action
@@ -102,6 +105,10 @@ func (c *computer) add(a *Action) *Action {
 
 func (c *computer) problem(address, msg string, at model.Location) {
 	c.problems = append(c.problems, Problem{Address: address, Message: msg, Location: at})
+}
+
+func (c *computer) warn(address, msg string, at model.Location) {
+	c.warnings = append(c.warnings, Warning{Address: address, Message: msg, Location: at})
 }
 
 func (c *computer) run() {
@@ -136,6 +143,7 @@ func (c *computer) run() {
 			c.problem(projectAddress(pk), duplicateMessage(pk, c.owner, lives)+" Delete the extra project(s) or remove their slsync tags, then plan again.", d.At)
 		case len(lives) == 1:
 			lp := lives[0]
+			c.adoptMarkerLeft(d, lp)
 			a := c.diffProject(d, lp)
 			if a != nil && a.Kind == Replace && a.Refused == "" {
 				keys = append(keys, keyWork{d, nil, a.Address})
@@ -274,6 +282,20 @@ func (c *computer) diffProject(d *model.Project, lp *model.LiveProject) *Action 
 	c.add(a)
 	c.projectAction[d.Key] = a
 	return a
+}
+
+// adoptMarkerLeft warns about an adopt marker on a project that is already
+// managed: harmless (the marker only matters while there is no managed
+// match), but worth knowing, and worth removing when it names another id.
+// `slsync validate` cannot say this: it does not read the live state.
+func (c *computer) adoptMarkerLeft(d *model.Project, lp *model.LiveProject) {
+	switch {
+	case d.Adopt == "":
+	case d.Adopt == "true" || d.Adopt == lp.ID:
+		c.warn(projectAddress(d.Key), fmt.Sprintf("project %s is already managed (id %s), so its adopt marker has no effect; it may stay, or be removed", d.Key, lp.ID), d.At)
+	default:
+		c.warn(projectAddress(d.Key), fmt.Sprintf("project %s says adopt: %s, but it is already managed as project id %s; the marker is ignored — remove it", d.Key, d.Adopt, lp.ID), d.At)
+	}
 }
 
 // adopt finds the unmanaged live project a manifest's adopt: marker means and

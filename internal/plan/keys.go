@@ -48,6 +48,7 @@ func (c *computer) diffKeys(d *model.Project, lp *model.LiveProject, dep string)
 	for _, group := range live {
 		sortNewestFirst(group)
 	}
+	claimed := map[string]bool{} // unmanaged keys an adopt or rotate already takes
 
 	for _, name := range d.APIKeyNames() {
 		want := d.APIKeys[name]
@@ -61,7 +62,9 @@ func (c *computer) diffKeys(d *model.Project, lp *model.LiveProject, dep string)
 		}
 		group := live[name]
 		if len(group) == 0 {
-			c.createKey(d, want, obs, dep)
+			if !c.adoptKey(d, want, lp, obs, dep, claimed) {
+				c.createKey(d, want, obs, dep)
+			}
 			continue
 		}
 		keep := group[0]

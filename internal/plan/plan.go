@@ -65,6 +65,9 @@ type Plan struct {
 	// actions, each group sorted by address. DependsOn gives the real edges.
 	Actions  []*Action
 	Problems []Problem
+	// Warnings are worth a reader's attention but block nothing (an adopt
+	// marker left on a project that is already managed).
+	Warnings []Warning
 	Summary  Summary
 }
 
@@ -128,6 +131,13 @@ type Change struct {
 // decide (two live projects with one key, an adoption that matches nothing,
 // unreadable API keys). Any problem makes the plan fail (exit 1).
 type Problem struct {
+	Address  string
+	Message  string
+	Location model.Location // where in the manifests, when known
+}
+
+// Warning is a remark that does not make the plan fail.
+type Warning struct {
 	Address  string
 	Message  string
 	Location model.Location // where in the manifests, when known

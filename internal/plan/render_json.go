@@ -22,6 +22,8 @@ type jsonPlan struct {
 
 	Actions  []jsonAction  `json:"actions"`
 	Problems []jsonProblem `json:"problems"`
+	// Warnings share the problems' shape; they never make the plan fail.
+	Warnings []jsonProblem `json:"warnings"`
 	Summary  jsonSummary   `json:"summary"`
 }
 
@@ -136,6 +138,7 @@ func toJSON(p *Plan, saved bool) *jsonPlan {
 		ManifestDigest: p.ManifestDigest,
 		Actions:        make([]jsonAction, 0, len(p.Actions)),
 		Problems:       make([]jsonProblem, 0, len(p.Problems)),
+		Warnings:       make([]jsonProblem, 0, len(p.Warnings)),
 		Summary: jsonSummary{
 			Create: p.Summary.Create, Update: p.Summary.Update, Replace: p.Summary.Replace,
 			Delete: p.Summary.Delete, Adopt: p.Summary.Adopt, Rotate: p.Summary.Rotate,
@@ -176,6 +179,14 @@ func toJSON(p *Plan, saved bool) *jsonPlan {
 			jpr.Location = &loc
 		}
 		jp.Problems = append(jp.Problems, jpr)
+	}
+	for _, w := range p.Warnings {
+		jw := jsonProblem{Address: w.Address, Message: w.Message}
+		if w.Location.File != "" {
+			loc := w.Location
+			jw.Location = &loc
+		}
+		jp.Warnings = append(jp.Warnings, jw)
 	}
 	return jp
 }

@@ -19,6 +19,16 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "### slsync plan for `%s`\n\n", mdCode(p.Owner))
 	fmt.Fprintf(&sb, "**%s**\n", p.SummaryLine())
+	if len(p.Warnings) > 0 {
+		sb.WriteString("\n#### ⚠️ Warnings\n\n")
+		for _, w := range p.Warnings {
+			fmt.Fprintf(&sb, "- `%s`: %s", mdCode(w.Address), mdText(w.Message))
+			if loc := w.Location.String(); loc != "" {
+				fmt.Fprintf(&sb, " (`%s`)", mdCode(loc))
+			}
+			sb.WriteString("\n")
+		}
+	}
 	if !p.HasChanges() && !p.HasErrors() {
 		_, err := io.WriteString(w, sb.String())
 		return err

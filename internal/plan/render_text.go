@@ -60,6 +60,15 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		}
 	}
 
+	if len(p.Warnings) > 0 {
+		fmt.Fprintf(bw, "\n%s\n", c.paint(ansiBold+ansiYellow, "Warnings:"))
+		for _, w := range p.Warnings {
+			fmt.Fprintf(bw, "  %s %s: %s\n", c.paint(ansiYellow, "!"), w.Address, w.Message)
+			if loc := w.Location.String(); loc != "" {
+				fmt.Fprintf(bw, "      at %s\n", loc)
+			}
+		}
+	}
 	if len(p.Problems) > 0 {
 		fmt.Fprintf(bw, "\n%s\n", c.paint(ansiBold+ansiRed, "Problems:"))
 		for _, pr := range p.Problems {

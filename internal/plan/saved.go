@@ -123,6 +123,13 @@ func Read(r io.Reader) (*Plan, error) {
 		}
 		p.Problems = append(p.Problems, prob)
 	}
+	for _, w := range jp.Warnings {
+		warn := Warning{Address: w.Address, Message: w.Message}
+		if w.Location != nil {
+			warn.Location = *w.Location
+		}
+		p.Warnings = append(p.Warnings, warn)
+	}
 	p.summarize()
 	return p, nil
 }
@@ -179,6 +186,9 @@ func fromJSONAction(ja jsonAction) (*Action, error) {
 		case Invalidate:
 			return a, need(a.Observed.KeyID != "", "observed.key_id")
 		case Adopt:
+			if err := need(a.Key != nil, "desired.key"); err != nil {
+				return nil, err
+			}
 			return a, need(a.Observed.KeyID != "", "observed.key_id")
 		}
 	}

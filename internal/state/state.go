@@ -251,51 +251,147 @@ func (r *Reader) dropDeleting(ctx context.Context, desired *model.Set, st *model
 
 // readKeys reads the keys of every managed project the manifests want and
 // slsync can read: those with credentials, and (as errors) those declaring
-// keys without credentials.
+// keys without credentials. It also reads the keys of each unmanaged project
+// a manifest project adopts (adoptees), so that the plan can adopt keys and
+// compare the rest: one query per such project, and only in plans that adopt.
 func (r *Reader) readKeys(ctx context.Context, desired *model.Set, st *model.LiveState, log *slog.Logger) error {
 	type job struct {
 		lp    *model.LiveProject
+		pk    string // desired project key
 		entry cloud.CredentialEntry
+		query *cloud.QueryAPIKeysRequest
 	}
 	var jobs []job
 	var mu sync.Mutex // guards st.KeyErrors
+	missing := func(pk string, lp *model.LiveProject, dp *model.Project) {
+		if len(dp.APIKeys) > 0 {
+			file := ""
+			if r.Credentials != nil {
+				file = r.Credentials.Path()
+			}
+			st.KeyErrors[pk] = &MissingCredentialsError{ProjectKey: pk, ProjectID: lp.ID, File: file}
+		} else {
+			log.LogAttrs(ctx, slog.LevelDebug, "no credentials and no keys declared; not reading keys",
+				slog.String("project", pk), slog.String("id", lp.ID))
+		}
+	}
+	managedKeys := map[string]bool{}
 	for _, lp := range st.Managed {
+		managedKeys[lp.Key] = true
 		dp, wanted := desired.Projects[lp.Key]
-		if !wanted {
+		if !wanted || dp == nil {
 			continue // to be deleted: its keys go with it
 		}
 		entry, ok := r.Credentials.Lookup(lp.ID)
 		if !ok {
-			if len(dp.APIKeys) > 0 {
-				file := ""
-				if r.Credentials != nil {
-					file = r.Credentials.Path()
-				}
-				st.KeyErrors[lp.Key] = &MissingCredentialsError{ProjectKey: lp.Key, ProjectID: lp.ID, File: file}
-			} else {
-				log.LogAttrs(ctx, slog.LevelDebug, "no credentials and no keys declared; not reading keys",
-					slog.String("project", lp.Key), slog.String("id", lp.ID))
-			}
+			missing(lp.Key, lp, dp)
 			continue
 		}
-		jobs = append(jobs, job{lp, entry})
+		jobs = append(jobs, job{lp, lp.Key, entry, ReadQuery(desired.Owner, desiredKeyNames(dp))})
 	}
-	query := KeyQuery(desired.Owner)
+	for _, pk := range desired.ProjectKeys() {
+		dp := desired.Projects[pk]
+		if dp == nil || dp.Adopt == "" || managedKeys[pk] {
+			continue
+		}
+		lp := Adoptee(dp, desired.Owner, st.Others)
+		if lp == nil {
+			continue // the plan reports why
+		}
+		entry, ok := r.Credentials.Lookup(lp.ID)
+		if !ok {
+			missing(pk, lp, dp)
+			continue
+		}
+		jobs = append(jobs, job{lp, pk, entry, ReadQuery(desired.Owner, desiredKeyNames(dp))})
+	}
 	return r.forEach(ctx, len(jobs), func(ctx context.Context, i int) error {
 		j := jobs[i]
-		keys, err := r.readProjectKeys(ctx, j.lp, j.entry, query)
+		keys, err := r.readProjectKeys(ctx, j.lp, j.entry, j.query)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			mu.Lock()
-			st.KeyErrors[j.lp.Key] = &KeyReadError{ProjectKey: j.lp.Key, ProjectID: j.lp.ID, Err: err}
+			st.KeyErrors[j.pk] = &KeyReadError{ProjectKey: j.pk, ProjectID: j.lp.ID, Err: err}
 			mu.Unlock()
 			return nil
 		}
-		j.lp.Keys = keys
+		j.lp.Keys, j.lp.UnmanagedKeys = nil, nil
+		for _, k := range keys {
+			switch {
+			case k.Owner == desired.Owner:
+				j.lp.Keys = append(j.lp.Keys, k)
+			case k.Owner == "":
+				j.lp.UnmanagedKeys = append(j.lp.UnmanagedKeys, k)
+			}
+		}
+		j.lp.KeysUsername = j.entry.Username
 		return nil
 	})
+}
+
+// desiredKeyNames returns the Elasticsearch names a desired project's keys
+// get, sorted and distinct.
+func desiredKeyNames(dp *model.Project) []string {
+	seen := map[string]bool{}
+	for _, name := range dp.APIKeyNames() {
+		k := dp.APIKeys[name]
+		if k == nil {
+			continue
+		}
+		n := k.Name
+		if n == "" {
+			n = name
+		}
+		seen[n] = true
+	}
+	return model.SortedKeys(seen)
+}
+
+// Adoptee returns the live project a desired project's adopt marker means,
+// by the plan's rules (internal/plan): adopt: <id> names it; adopt: true
+// picks the single project of the same type with the same alias that no
+// other owner manages. It returns nil when there is none or more than one —
+// the plan reports those as problems; reading cannot decide them.
+func Adoptee(dp *model.Project, owner string, others []*model.LiveProject) *model.LiveProject {
+	var found *model.LiveProject
+	n := 0
+	for _, lp := range others {
+		if lp == nil || lp.Phase == model.PhaseDeleting || lp.Phase == model.PhaseDeleted {
+			continue
+		}
+		switch {
+		case dp.Adopt != "true":
+			if lp.ID != dp.Adopt || lp.Type != dp.Type {
+				continue
+			}
+		case dp.Alias == "" || lp.Type != dp.Type || lp.Alias != dp.Alias || (lp.Owner != "" && lp.Owner != owner):
+			continue
+		}
+		found = lp
+		n++
+	}
+	if n != 1 {
+		return nil
+	}
+	return found
+}
+
+// KeyQuery is the _query/api_key request that selects an owner's live keys:
+// metadata.slsync_owner = owner and not invalidated (expired keys are
+// included: the plan rotates them), ordered by creation then name, 1000 a
+// page. Apply uses it too, to find out whether a create whose answer was
+// lost happened.
+func KeyQuery(owner string) *cloud.QueryAPIKeysRequest {
+	return &cloud.QueryAPIKeysRequest{
+		Query: map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
+			map[string]any{"term": map[string]any{"invalidated": false}},
+		}}},
+		Sort: cloud.DefaultKeySort(),
+		Size: cloud.DefaultQuerySize,
+	}
 }
 
 func (r *Reader) readProjectKeys(ctx context.Context, lp *model.LiveProject, entry cloud.CredentialEntry, query *cloud.QueryAPIKeysRequest) ([]*model.LiveAPIKey, error) {
@@ -334,17 +430,31 @@ func (r *Reader) readProjectKeys(ctx context.Context, lp *model.LiveProject, ent
 	return keys, nil
 }
 
-// KeyQuery is the _query/api_key request that selects an owner's live keys:
-// metadata.slsync_owner = owner and not invalidated (expired keys are
-// included: the plan rotates them), ordered by creation then name, 1000 a
-// page. Apply uses it too, to find out whether a create whose answer was
-// lost happened.
-func KeyQuery(owner string) *cloud.QueryAPIKeysRequest {
+// ReadQuery is the _query/api_key request a read sends to one project: the
+// owner's non-invalidated keys (as KeyQuery) plus, when names is not empty,
+// the non-invalidated keys without slsync_owner metadata whose name is one
+// of names — candidates for adoption, fetched in the same call so that
+// adoption costs no extra request.
+func ReadQuery(owner string, names []string) *cloud.QueryAPIKeysRequest {
+	if len(names) == 0 {
+		return KeyQuery(owner)
+	}
+	anyNames := make([]any, len(names))
+	for i, n := range names {
+		anyNames[i] = n
+	}
 	return &cloud.QueryAPIKeysRequest{
-		Query: map[string]any{"bool": map[string]any{"filter": []any{
-			map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
-			map[string]any{"term": map[string]any{"invalidated": false}},
-		}}},
+		Query: map[string]any{"bool": map[string]any{
+			"filter": []any{map[string]any{"term": map[string]any{"invalidated": false}}},
+			"should": []any{
+				map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
+				map[string]any{"bool": map[string]any{
+					"filter":   []any{map[string]any{"terms": map[string]any{"name": anyNames}}},
+					"must_not": []any{map[string]any{"exists": map[string]any{"field": "metadata." + model.MetaOwner}}},
+				}},
+			},
+			"minimum_should_match": 1,
+		}},
 		Sort: cloud.DefaultKeySort(),
 		Size: cloud.DefaultQuerySize,
 	}
@@ -510,6 +620,7 @@ func NormalizeKey(k cloud.APIKey) *model.LiveAPIKey {
 	lk := &model.LiveAPIKey{
 		ID:          k.ID,
 		Username:    k.Username,
+		Realm:       k.Realm,
 		Creation:    time.UnixMilli(k.Creation).UTC(),
 		Invalidated: k.Invalidated,
 	}
