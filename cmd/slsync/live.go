@@ -148,9 +148,15 @@ func planOnce(ctx context.Context, app *App, mf *ManifestFlags, cf *CloudFlags, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	st, p, err := planSet(ctx, app, cf, l, set, allowReplace)
+	return set, st, p, err
+}
+
+// planSet reads the live state for an already loaded set and diffs.
+func planSet(ctx context.Context, app *App, cf *CloudFlags, l *live, set *model.Set, allowReplace bool) (*model.LiveState, *plan.Plan, error) {
 	st, err := l.read(ctx, app, set, cf.parallelism())
 	if err != nil {
-		return set, nil, nil, fmt.Errorf("reading the live organisation: %w", err)
+		return nil, nil, fmt.Errorf("reading the live organisation: %w", err)
 	}
 	opts := plan.Options{AllowReplace: allowReplace, Now: nowUTC()}
 	p := plan.Compute(set, st, opts)
@@ -159,11 +165,11 @@ func planOnce(ctx context.Context, app *App, mf *ManifestFlags, cf *CloudFlags, 
 	// records the version it saw, while a no-change plan stays at 3+P calls.
 	if changed := projectsToChange(p, st); len(changed) > 0 {
 		if err := state.FetchETags(ctx, l.Projects, changed, cf.parallelism()); err != nil {
-			return set, st, nil, fmt.Errorf("reading projects to change: %w", err)
+			return st, nil, fmt.Errorf("reading projects to change: %w", err)
 		}
 		p = plan.Compute(set, st, opts)
 	}
-	return set, st, p, nil
+	return st, p, nil
 }
 
 // projectsToChange returns the live projects a plan patches, replaces,

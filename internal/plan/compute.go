@@ -479,7 +479,7 @@ func aliasConflictMessage(d *model.Project, lp *model.LiveProject, owner string)
 	case lp.Type != d.Type:
 		return base + fmt.Sprintf(", which slsync does not manage; it cannot be adopted as a %s project, so choose another alias or delete that project", d.Type)
 	}
-	return base + fmt.Sprintf(", which slsync does not manage; to manage that project instead of creating a new one, add `adopt: true` to project %s in the manifest (or run `slsync adopt`), or choose another alias", d.Key)
+	return base + fmt.Sprintf(", which slsync does not manage; to manage that project instead of creating a new one, add `adopt: true` to project %s in the manifest (or run `slsync adopt %s` once), or choose another alias", d.Key, d.Key)
 }
 
 // checkRegions refuses creates into a region that does not exist or does
