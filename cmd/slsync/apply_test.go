@@ -27,7 +27,7 @@ type applyEnv struct {
 	secrets   string
 }
 
-func newApplyEnv(t *testing.T, opts emulator.Options) *applyEnv {
+func newApplyEnv(t testing.TB, opts emulator.Options) *applyEnv {
 	t.Helper()
 	if opts.InitDelay == 0 {
 		opts.InitDelay = 200 * time.Millisecond
@@ -41,13 +41,13 @@ func (e *applyEnv) env() []string {
 	return []string{"EC_ENDPOINT=" + e.emu.URL, "EC_API_KEY=" + e.emu.APIKey, "SLSYNC_CREDENTIALS_FILE=" + e.credsPath}
 }
 
-func (e *applyEnv) run(t *testing.T, args ...string) cliResult {
+func (e *applyEnv) run(t testing.TB, args ...string) cliResult {
 	t.Helper()
 	return runCLI(t, "", e.env(), "", args...)
 }
 
 // projects counts live projects by "owner/key" tags.
-func (e *applyEnv) projects(t *testing.T) map[string]int {
+func (e *applyEnv) projects(t testing.TB) map[string]int {
 	t.Helper()
 	pc, err := cloud.NewProjectClient(e.emu.URL, model.Secret(e.emu.APIKey), cloud.Options{})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slsync/slsync/internal/apply"
 	"github.com/slsync/slsync/internal/plan"
 	"github.com/slsync/slsync/internal/watch"
 )
@@ -20,9 +21,10 @@ type WatchCmd struct {
 	CloudFlags
 	Debounce     time.Duration `name:"debounce" default:"300ms" help:"Quiet time after the last change before re-planning."`
 	AllowReplace bool          `name:"allow-replace" help:"Plan replacements of projects whose type, region_id or optimized_for changed."`
-	Apply        bool          `name:"apply" hidden:"" help:"Also apply every valid plan (loopback endpoints only, unless --auto-approve)."`
-	AutoApprove  bool          `name:"auto-approve" hidden:"" help:"With --apply against a non-loopback endpoint: apply without asking."`
-	MaxDeletes   int           `name:"max-deletes" default:"3" hidden:"" help:"With --apply: never delete more projects than this in one apply."`
+	Apply        bool          `name:"apply" help:"Also apply every valid plan. Meant for the emulator or a development organisation: a non-loopback endpoint also needs --auto-approve."`
+	AutoApprove  bool          `name:"auto-approve" help:"With --apply against a non-loopback endpoint: apply without asking."`
+	MaxDeletes   int           `name:"max-deletes" default:"3" help:"With --apply: refuse a plan that deletes or replaces more than N projects."`
+	SecretFlags
 }
 
 func (c *WatchCmd) Help() string {
@@ -34,17 +36,21 @@ ends it (exit 0).`
 }
 
 func (c *WatchCmd) Run(app *App) error {
-	if c.Apply {
-		if !c.AutoApprove && !isLoopbackURL(c.CloudFlags.endpoint()) {
-			return withExitCode(exitUsage, errors.New("watch --apply against a non-loopback endpoint also needs --auto-approve"))
-		}
-		return withExitCode(exitUsage, errors.New("watch --apply is not available yet; run `slsync apply` after watching the plan"))
+	if c.Apply && !c.AutoApprove && !isLoopbackURL(c.CloudFlags.endpoint()) {
+		return withExitCode(exitUsage, fmt.Errorf("watch --apply against %s (not this machine) also needs --auto-approve", c.CloudFlags.endpoint()))
 	}
 	l, err := c.CloudFlags.connect(app)
 	if err != nil {
 		return err
 	}
-	s := &watchSession{cmd: c, app: app, live: l, term: IsTerminal(app.Stdout)}
+	sink, err := c.SecretFlags.sink()
+	if err != nil {
+		return withExitCode(exitError, err)
+	}
+	if c.Apply {
+		c.SecretFlags.warnExposed(app.Ctx, app, l.CredsPath)
+	}
+	s := &watchSession{cmd: c, app: app, live: l, term: IsTerminal(app.Stdout), sink: sink}
 	err = watch.Run(app.Ctx, c.File, watch.Options{Debounce: c.Debounce, Logger: app.Log}, s.onChange)
 	if err != nil {
 		return err
@@ -59,6 +65,7 @@ type watchSession struct {
 	app  *App
 	live *live
 	term bool
+	sink apply.Sink
 	prev *plan.Plan
 }
 
@@ -82,6 +89,9 @@ func (s *watchSession) onChange(ctx context.Context, ev watch.Change) {
 		if err == nil || isManifestError(err) {
 			if p != nil {
 				s.prev = p
+				if s.cmd.Apply {
+					s.apply(p)
+				}
 			}
 			return
 		}
@@ -95,6 +105,41 @@ func (s *watchSession) onChange(ctx context.Context, ev watch.Change) {
 		}
 		delay = min(delay*2, watchRetryMax)
 	}
+}
+
+// apply executes a valid plan with changes. It runs under the process's
+// context, not the change's: a save that arrives mid-apply must not cut a
+// key create off between the server committing it and its secret being
+// delivered. The next change is planned once this apply has finished.
+func (s *watchSession) apply(p *plan.Plan) {
+	if !p.HasChanges() || p.HasErrors() {
+		return
+	}
+	w := s.app.Stdout
+	unlock, err := apply.Lock(s.live.CredsPath)
+	if err != nil {
+		fmt.Fprintf(w, "not applied: %v\n", err)
+		return
+	}
+	defer unlock()
+	opts := applyOptions(s.app, s.live, s.sink, s.cmd.parallelism(), s.cmd.MaxDeletes)
+	if err := apply.Check(p, opts); err != nil {
+		fmt.Fprintf(w, "not applied: %v\n", err)
+		return
+	}
+	fmt.Fprintln(w)
+	prog := apply.NewProgress(w, apply.ProgressOptions{Terminal: s.term, Color: s.term && UseColor(w)})
+	opts.Progress = prog
+	_, err = apply.Apply(s.app.Ctx, p, opts)
+	prog.Close()
+	if err != nil {
+		fmt.Fprintf(w, "apply failed: %v\n", err)
+		return
+	}
+	prog.Summary()
+	// The live state now matches this plan: whatever the next one holds is
+	// news, so compare it with an empty plan.
+	s.prev = &plan.Plan{}
 }
 
 // show prints one round: a header, the diagnostics or the plan, and what

@@ -103,7 +103,7 @@ func TestWatchReportsUnreachableEndpointAndKeepsGoing(t *testing.T) {
 }
 
 // writeAtomically saves like many editors do: a temp file renamed over.
-func writeAtomically(t *testing.T, path, content string) {
+func writeAtomically(t testing.TB, path, content string) {
 	t.Helper()
 	tmp := filepath.Join(filepath.Dir(path), ".tmp-save")
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
@@ -111,5 +111,46 @@ func writeAtomically(t *testing.T, path, content string) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// watch --apply applies each valid save against the emulator and converges;
+// against a non-loopback endpoint it needs --auto-approve.
+func TestWatchApply(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "slsync.yaml")
+	if err := os.WriteFile(file, []byte(watchManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms", "--apply", "--secrets-dir", e.secrets)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	out.waitFor(t, "Apply complete: 1 created", 1)
+	if got := e.projects(t); got["watchers/alpha"] != 1 {
+		t.Fatalf("after the first apply, projects = %v", got)
+	}
+	writeAtomically(t, file, strings.Replace(watchManifest, "name: Alpha", "name: Alpha Two", 1))
+	out.waitFor(t, "Apply complete: 1 updated", 1)
+	// The follow-up save of the same content plans nothing.
+	writeAtomically(t, file, strings.Replace(watchManifest, "name: Alpha", "name: Alpha Two", 1))
+	out.waitFor(t, "No changes.", 1)
+	if got := e.projects(t); got["watchers/alpha"] != 1 || len(got) != 1 {
+		t.Fatalf("projects = %v; want exactly one", got)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+
+	r := runCLI(t, "", []string{"EC_ENDPOINT=https://api.elastic-cloud.com", "EC_API_KEY=x"}, "", "watch", "-f", dir, "--apply")
+	if r.Code != exitUsage || !strings.Contains(r.Stderr, "--auto-approve") {
+		t.Errorf("watch --apply against a remote endpoint without --auto-approve: %+v", r)
 	}
 }
