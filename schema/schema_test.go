@@ -82,17 +82,17 @@ func TestEveryPropertyIsDescribedAndClosed(t *testing.T) {
 	})
 }
 
-// TestReadmeDocumentsEveryProperty keeps docs/readme/manifest.md from
+// TestReadmeDocumentsEveryProperty keeps README.md from
 // drifting: each property of the schema must appear there as `name`.
 func TestReadmeDocumentsEveryProperty(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "readme", "manifest.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	walkProperties(load(t), "#", func(name, path string, _ map[string]any) {
 		if !seen[name] && !bytes.Contains(doc, []byte("`"+name+"`")) {
-			t.Errorf("docs/readme/manifest.md does not mention `%s` (%s)", name, path)
+			t.Errorf("README.md does not mention `%s` (%s)", name, path)
 		}
 		seen[name] = true
 	})

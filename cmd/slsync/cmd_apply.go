@@ -38,6 +38,7 @@ Exit codes: 0 everything succeeded (or nothing to do), 1 a refusal or a failed a
 }
 
 func (c *ApplyCmd) Run(app *App) error {
+	tuneGCForManifests(c.File) // a short-lived process (watch, long-lived, does not)
 	ctx := app.Ctx
 	l, err := c.CloudFlags.connect(app)
 	if err != nil {

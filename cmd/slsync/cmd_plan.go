@@ -25,6 +25,7 @@ Nothing is changed. Exit codes: 0 success, 1 error or a refused action; with
 }
 
 func (c *PlanCmd) Run(app *App) error {
+	tuneGCForManifests(c.File) // a short-lived process (watch, long-lived, does not)
 	l, err := c.CloudFlags.connect(app)
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func (f *CloudFlags) apiKey() (model.Secret, error) {
 
 func (f *CloudFlags) endpoint() string {
 	if f.Endpoint != "" {
-		return strings.TrimRight(f.Endpoint, "/")
+		return cloud.NormalizeEndpoint(f.Endpoint)
 	}
 	return cloud.EndpointFromEnv(os.Getenv)
 }

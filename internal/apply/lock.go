@@ -17,7 +17,7 @@ func LockPath(credentialsPath string) string { return credentialsPath + ".apply.
 // sharing one credentials file) from running at once. It does not wait: a
 // second apply fails at once with a message naming the lock. Applies on
 // different machines are not covered; the executor's post-create checks
-// keep them from making duplicates (see docs/readme/apply.md).
+// keep them from making duplicates (see README.md, "slsync apply").
 func Lock(credentialsPath string) (unlock func(), err error) {
 	path := LockPath(credentialsPath)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

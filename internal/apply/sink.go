@@ -48,7 +48,7 @@ type KeySecret struct {
 }
 
 // secretDoc is the delivered JSON document. Field order is the documented
-// one (docs/readme/secrets.md).
+// one (README.md, "Where secrets go").
 type secretDoc struct {
 	ProjectKey string `json:"project_key"`
 	ProjectID  string `json:"project_id"`

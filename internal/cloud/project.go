@@ -23,13 +23,21 @@ const DefaultEndpoint = "https://api.elastic-cloud.com"
 func EndpointFromEnv(getenv func(string) string) string {
 	for _, name := range []string{"EC_ENDPOINT", "EC_HOST"} {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
-			if !strings.Contains(v, "://") {
-				v = "https://" + v
-			}
-			return strings.TrimRight(v, "/")
+			return NormalizeEndpoint(v)
 		}
 	}
 	return DefaultEndpoint
+}
+
+// NormalizeEndpoint gives a scheme-less endpoint ("api.elastic-cloud.com")
+// https:// and drops trailing slashes, as ecctl and the Terraform provider
+// accept it.
+func NormalizeEndpoint(v string) string {
+	v = strings.TrimSpace(v)
+	if !strings.Contains(v, "://") {
+		v = "https://" + v
+	}
+	return strings.TrimRight(v, "/")
 }
 
 // Project is a Serverless project as the API returns it. Type-specific fields

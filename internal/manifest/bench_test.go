@@ -60,7 +60,7 @@ func writeLargeSet(tb testing.TB, dir string, projects, keys, files int) int {
 
 // BenchmarkLoadLarge loads and validates 2,000 projects with 10 API keys
 // each (~230k lines over 50 files). Target: < 1 s and < 300 MB peak on a
-// 2-core machine (see docs/readme/manifest.md for measured figures).
+// 2-core machine (see README.md, Manifests → Performance for measured figures).
 //
 // Besides ns/op it reports cpu-ns/op (user+system CPU time of the process
 // per load, which stays meaningful on a busy machine) and peak-heap-MB (the

@@ -9,7 +9,7 @@ import (
 	"github.com/slsync/slsync/internal/roledesc"
 )
 
-// The JSON form (docs/readme/plan.md documents every field). Struct field
+// The JSON form (README.md, "Reading a plan", documents every field). Struct field
 // order is output order; every list is in plan order, so the output is
 // byte-for-byte stable for a given plan.
 type jsonPlan struct {
