@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -190,13 +189,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	killed := 0
 	for i := 0; i < 6; i++ {
-		cmd := exec.Command(binPath, "apply", "-f", dir, "--auto-approve", "--secrets-dir", e.secrets, "--allow-credential-reset", "--parallelism", "4")
-		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, _ := startCLI(t, e.env(), "apply", "-f", dir, "--auto-approve", "--secrets-dir", e.secrets, "--allow-credential-reset", "--parallelism", "4")
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -229,13 +222,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 // on the lock, creating nothing.
 func TestApplyLockedByAnotherApply(t *testing.T) {
 	e := newApplyEnv(t, emulator.Options{InitDelay: time.Second})
-	cmd := exec.Command(binPath, "apply", "-f", example("minimal"), "--auto-approve", "--secrets-dir", e.secrets)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startCLI(t, e.env(), "apply", "-f", example("minimal"), "--auto-approve", "--secrets-dir", e.secrets)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "creating") && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)

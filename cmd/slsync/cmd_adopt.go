@@ -84,14 +84,10 @@ func (c *AdoptCmd) Run(app *App) error {
 			return err
 		}
 	}
-	prog := apply.NewProgress(app.Stdout, apply.ProgressOptions{Terminal: IsTerminal(app.Stdout), Color: UseColor(app.Stdout)})
-	opts.Progress = prog
-	rep, err := apply.Apply(ctx, p, opts)
-	prog.Close()
+	rep, err := runApply(ctx, app.Stdout, p, opts)
 	if err != nil {
 		return withExitCode(exitError, err)
 	}
-	prog.Summary()
 	if !rep.OK() {
 		return withExitCode(exitError, nil)
 	}

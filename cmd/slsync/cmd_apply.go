@@ -80,18 +80,11 @@ func (c *ApplyCmd) Run(app *App) error {
 	}
 	c.SecretFlags.warnExposed(ctx, app, l.CredsPath)
 
-	prog := apply.NewProgress(app.Stdout, apply.ProgressOptions{
-		Terminal: IsTerminal(app.Stdout),
-		Color:    UseColor(app.Stdout),
-	})
-	opts.Progress = prog
 	fmt.Fprintln(app.Stdout)
-	rep, err := apply.Apply(ctx, p, opts)
-	prog.Close()
+	rep, err := runApply(ctx, app.Stdout, p, opts)
 	if err != nil {
 		return withExitCode(exitError, err)
 	}
-	prog.Summary()
 	if !rep.OK() {
 		if ctx.Err() != nil {
 			return withExitCode(exitError, errors.New("interrupted; running apply again picks up where this one stopped"))

@@ -69,15 +69,7 @@ func (c *CredentialsSetCmd) Run(app *App) error {
 	if password.Reveal() == "" {
 		return errors.New("no password on standard input; pipe it in, e.g. printf '%s' \"$PASSWORD\" | slsync credentials set ...")
 	}
-	owner, err := c.owner(app)
-	if err != nil {
-		return err
-	}
-	l, err := c.CloudFlags.connect(app)
-	if err != nil {
-		return err
-	}
-	p, err := c.find(app, l, owner)
+	owner, l, p, err := c.locate(app, &c.CloudFlags)
 	if err != nil {
 		return err
 	}
@@ -103,6 +95,21 @@ func (c *CredentialsSetCmd) Run(app *App) error {
 	}
 	fmt.Fprintf(app.Stdout, "Stored the credentials of project %s (id %s, user %s, authenticated as %s) in %s\n", c.ProjectKey, p.ID, c.Username, who.Username, l.CredsPath)
 	return nil
+}
+
+// locate is how every credentials command starts: it settles the owner,
+// connects with cf and finds the project.
+func (r *projectRef) locate(app *App, cf *CloudFlags) (owner string, l *live, p *cloud.Project, err error) {
+	if owner, err = r.owner(app); err != nil {
+		return "", nil, nil, err
+	}
+	if l, err = cf.connect(app); err != nil {
+		return "", nil, nil, err
+	}
+	if p, err = r.find(app, l, owner); err != nil {
+		return "", nil, nil, err
+	}
+	return owner, l, p, nil
 }
 
 // owner returns --owner, or the owner of the manifests at -f.
@@ -268,15 +275,7 @@ terminal; without a terminal, --yes is required. The new password is never print
 }
 
 func (c *CredentialsResetCmd) Run(app *App) error {
-	owner, err := c.owner(app)
-	if err != nil {
-		return err
-	}
-	l, err := c.CloudFlags.connect(app)
-	if err != nil {
-		return err
-	}
-	p, err := c.find(app, l, owner)
+	owner, l, p, err := c.locate(app, &c.CloudFlags)
 	if err != nil {
 		return err
 	}

@@ -128,15 +128,10 @@ func (s *watchSession) apply(p *plan.Plan) {
 		return
 	}
 	fmt.Fprintln(w)
-	prog := apply.NewProgress(w, apply.ProgressOptions{Terminal: s.term, Color: s.term && UseColor(w)})
-	opts.Progress = prog
-	_, err = apply.Apply(s.app.Ctx, p, opts)
-	prog.Close()
-	if err != nil {
+	if _, err := runApply(s.app.Ctx, w, p, opts); err != nil {
 		fmt.Fprintf(w, "apply failed: %v\n", err)
 		return
 	}
-	prog.Summary()
 	// The live state now matches this plan: whatever the next one holds is
 	// news, so compare it with an empty plan.
 	s.prev = &plan.Plan{}

@@ -135,18 +135,8 @@ func TestEmulatorCommandLifecycle(t *testing.T) {
 		t.Fatalf("after delete delay: %d", st)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("emulator did not stop on SIGTERM")
+	if err := stopCLI(t, cmd, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
 	}
 	logs := stderr.String()
 	if !strings.Contains(logs, `route="POST /api/v1/serverless/projects/{type}"`) || !strings.Contains(logs, "status=201") {
@@ -187,9 +177,7 @@ func TestEmulatorCommandSuppliedKey(t *testing.T) {
 	for len(out) < 2 && sc.Scan() {
 		out = append(out, sc.Text())
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	if err != nil {
+	if err := stopCLI(t, cmd, syscall.SIGINT); err != nil {
 		t.Fatalf("exit after SIGINT: %v", err)
 	}
 	joined := strings.Join(out, "\n")

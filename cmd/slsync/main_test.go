@@ -62,6 +62,43 @@ func runCLI(t testing.TB, dir string, env []string, stdin string, args ...string
 	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 
+// startCLI starts the built binary with args and env added to runCLI's
+// minimal environment, for commands that keep running (watch, a slow
+// apply). Its stdout and stderr both go to the returned buffer; the test's
+// cleanup kills it if it is still running.
+func startCLI(t testing.TB, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, out
+}
+
+// stopCLI sends sig to a started binary and returns what Wait returns; it
+// fails the test if the process has not exited within 15 seconds.
+func stopCLI(t testing.TB, cmd *exec.Cmd, sig os.Signal) error {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("slsync %s did not stop on %v", strings.Join(cmd.Args[1:], " "), sig)
+		return nil
+	}
+}
+
 func TestVersionAndUsage(t *testing.T) {
 	r := runCLI(t, "", nil, "", "version")
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "slsync ") {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/slsync/slsync/internal/apply"
+	"github.com/slsync/slsync/internal/plan"
 )
 
 // SecretFlags say where the secrets of created API keys go (apply, watch
@@ -58,4 +60,20 @@ func applyOptions(app *App, l *live, sink apply.Sink, parallelism, maxDeletes in
 		MaxDeletes:      maxDeletes,
 		Logger:          app.Log,
 	}
+}
+
+// runApply executes p with opts, showing progress on w (redrawn in place
+// and coloured when w is a terminal that allows it), and prints the summary
+// once the run is over. An error is apply.Apply's own (the plan could not be
+// run at all); failed actions are in the report.
+func runApply(ctx context.Context, w io.Writer, p *plan.Plan, opts apply.Options) (*apply.Report, error) {
+	prog := apply.NewProgress(w, apply.ProgressOptions{Terminal: IsTerminal(w), Color: UseColor(w)})
+	opts.Progress = prog
+	rep, err := apply.Apply(ctx, p, opts)
+	prog.Close()
+	if err != nil {
+		return nil, err
+	}
+	prog.Summary()
+	return rep, nil
 }

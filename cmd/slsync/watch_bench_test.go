@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,14 +53,7 @@ func BenchmarkWatchSaveToPlan(b *testing.B) {
 	if r := e.run(b, "apply", "-f", dir, "--auto-approve", "--secrets-dir", e.secrets, "--parallelism", "16"); r.Code != 0 {
 		b.Fatalf("setting up the fleet: %+v", r)
 	}
-	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", debounce.String(), "--parallelism", "16")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "NO_COLOR=1"}, e.env()...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	_, out := startCLI(b, e.env(), "watch", "-f", dir, "--debounce", debounce.String(), "--parallelism", "16")
 	waitCount := func(want string, n int) {
 		deadline := time.Now().Add(30 * time.Second)
 		for strings.Count(out.String(), want) < n {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/slsync/slsync/internal/emulator"
 	"github.com/slsync/slsync/internal/emulator/emulatortest"
@@ -28,16 +26,9 @@ func TestWatchReplansOnSaveAndSurvivesInvalidManifests(t *testing.T) {
 	if err := os.WriteFile(file, []byte(watchManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1",
-		"EC_ENDPOINT=" + env.URL, "EC_API_KEY=" + env.APIKey,
-		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, out := startCLI(t, []string{"EC_ENDPOINT=" + env.URL, "EC_API_KEY=" + env.APIKey,
+		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")},
+		"watch", "-f", dir, "--debounce", "50ms")
 
 	out.waitFor(t, "Plan: 1 to create.", 1)
 
@@ -62,18 +53,8 @@ func TestWatchReplansOnSaveAndSurvivesInvalidManifests(t *testing.T) {
 	out.waitFor(t, "Plan: 1 to create.", 3)
 
 	// SIGTERM ends it cleanly.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("watch did not exit 0 on SIGTERM: %v\n%s", err, out.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watch did not stop on SIGTERM")
+	if err := stopCLI(t, cmd, syscall.SIGTERM); err != nil {
+		t.Fatalf("watch did not exit 0 on SIGTERM: %v\n%s", err, out.String())
 	}
 	if strings.Contains(out.String(), env.APIKey) {
 		t.Error("the Cloud API key appeared in watch output")
@@ -85,19 +66,11 @@ func TestWatchReportsUnreachableEndpointAndKeepsGoing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "m.yaml"), []byte(watchManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1",
-		"EC_ENDPOINT=http://127.0.0.1:1", "EC_API_KEY=k",
-		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, out := startCLI(t, []string{"EC_ENDPOINT=http://127.0.0.1:1", "EC_API_KEY=k",
+		"SLSYNC_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "creds.json")},
+		"watch", "-f", dir, "--debounce", "50ms")
 	out.waitFor(t, "retrying in", 1)
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
+	if err := stopCLI(t, cmd, syscall.SIGINT); err != nil {
 		t.Fatalf("watch exited with %v after an unreachable endpoint; want 0\n%s", err, out.String())
 	}
 }
@@ -123,14 +96,7 @@ func TestWatchApply(t *testing.T) {
 	if err := os.WriteFile(file, []byte(watchManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, "watch", "-f", dir, "--debounce", "50ms", "--apply", "--secrets-dir", e.secrets)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_COLOR=1"}, e.env()...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, out := startCLI(t, e.env(), "watch", "-f", dir, "--debounce", "50ms", "--apply", "--secrets-dir", e.secrets)
 
 	out.waitFor(t, "Apply complete: 1 created", 1)
 	if got := e.projects(t); got["watchers/alpha"] != 1 {
@@ -144,8 +110,7 @@ func TestWatchApply(t *testing.T) {
 	if got := e.projects(t); got["watchers/alpha"] != 1 || len(got) != 1 {
 		t.Fatalf("projects = %v; want exactly one", got)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+	if err := stopCLI(t, cmd, syscall.SIGTERM); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 

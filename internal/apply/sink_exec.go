@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slsync/slsync/internal/childenv"
 )
 
 // DefaultExecTimeout bounds one run of the --secrets-exec command.
@@ -66,7 +68,7 @@ func (e *ExecSink) Deliver(ctx context.Context, s KeySecret) error {
 	// limit is whole when it is scrubbed.
 	stderr := &limitedBuffer{limit: 4 * stderrLimit}
 	cmd.Stderr = stderr
-	cmd.Env = append(withoutEnv(os.Environ(), "EC_API_KEY", "SLSYNC_PROJECT_KEY", "SLSYNC_PROJECT_ID", "SLSYNC_KEY_NAME", "SLSYNC_KEY_ID"),
+	cmd.Env = append(childenv.Without(os.Environ(), "EC_API_KEY", "SLSYNC_PROJECT_KEY", "SLSYNC_PROJECT_ID", "SLSYNC_KEY_NAME", "SLSYNC_KEY_ID"),
 		"SLSYNC_PROJECT_KEY="+s.ProjectKey,
 		"SLSYNC_PROJECT_ID="+s.ProjectID,
 		"SLSYNC_KEY_NAME="+s.KeyName,
@@ -108,20 +110,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + " …(truncated)"
-}
-
-func withoutEnv(env []string, drop ...string) []string {
-	out := make([]string, 0, len(env))
-next:
-	for _, kv := range env {
-		for _, d := range drop {
-			if strings.HasPrefix(kv, d+"=") {
-				continue next
-			}
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // limitedBuffer keeps the first limit bytes written and notes that more

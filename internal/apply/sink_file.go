@@ -7,14 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/slsync/slsync/internal/safefile"
 )
 
 // FileSink writes each secret to DIR/<project key>/<key name>.json with mode
 // 0600, in directories of mode 0700. A rotation overwrites the file of the
 // same key name, so the file always holds the newest secret.
 //
-// Writes are atomic (temporary file in the same directory, fsync, rename,
-// fsync of the directory): a reader, or a crash, sees the old document or
+// Writes are atomic (safefile.Write: temporary file in the same directory,
+// fsync, rename, fsync of the directory): a reader, or a crash, sees the old document or
 // the new one, never a torn one. That matters because the old key is
 // invalidated right after delivery — a half-written new secret would leave
 // no working key at all.
@@ -80,7 +82,7 @@ func (f *FileSink) Deliver(ctx context.Context, s KeySecret) error {
 	if err := mkdirPrivate(filepath.Dir(path), true); err != nil {
 		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
 	}
-	if err := WriteFileAtomic(path, s.MarshalSecretJSON(), 0o600); err != nil {
+	if err := safefile.Write(path, s.MarshalSecretJSON(), 0o600); err != nil {
 		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
 	}
 	return nil
@@ -111,52 +113,6 @@ func mkdirPrivate(dir string, own bool) error {
 	// The umask can only clear bits, but be exact about what we promise.
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("restrict %s to mode 0700: %w", dir, err)
-	}
-	return nil
-}
-
-// WriteFileAtomic replaces path with data so that readers and crashes see
-// either the old content or the new, never a mix: it writes a temporary file
-// in the same directory with the given mode, fsyncs it, renames it over path
-// and fsyncs the directory. On failure path is untouched and no temporary
-// file is left behind. The credentials file uses it too.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	// Narrow the mode before any byte of the secret is written.
-	if err = tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// Make the rename itself durable. Some platforms cannot fsync a
-	// directory; the data is written either way.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

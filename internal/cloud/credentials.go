@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/safefile"
 )
 
 // CredentialsVersion is the credentials file format version.
@@ -245,46 +246,11 @@ func (c *Credentials) Save() error {
 		return err
 	}
 	data = append(data, '\n')
-	return writeFileAtomic(c.path, data)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return fmt.Errorf("credentials file: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := safefile.Write(c.path, data, 0o600); err != nil {
 		return fmt.Errorf("credentials file: %w", err)
-	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("credentials file: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("credentials file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("credentials file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("credentials file: %w", err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("credentials file: %w", err)
-	}
-	ok = true
-	// Make the rename itself durable.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
@@ -297,9 +263,13 @@ func UpdateCredentials(ctx context.Context, path string, fn func(*Credentials) e
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("credentials file: %w", err)
 	}
-	unlock, err := lockFile(ctx, path+".lock")
+	lock := path + ".lock"
+	unlock, err := safefile.Lock(ctx, lock)
+	if errors.Is(err, safefile.ErrLocked) {
+		return fmt.Errorf("waiting for the credentials lock %s (another slsync is writing it): %w", lock, ctx.Err())
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("credentials %w", err) // "credentials lock …"
 	}
 	defer unlock()
 	c, err := LoadCredentials(path)

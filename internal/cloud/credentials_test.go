@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/safefile"
 )
 
 func TestDefaultCredentialsPath(t *testing.T) {
@@ -165,7 +166,7 @@ func TestUpdateCredentialsConcurrent(t *testing.T) {
 
 func TestUpdateCredentialsWaitsForLockUntilContextEnds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credentials.json")
-	unlock, err := lockFile(context.Background(), path+".lock")
+	unlock, err := safefile.Lock(context.Background(), path+".lock")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/slsync/slsync/internal/safefile"
 )
 
 // dataFile is the persisted state. Secrets are stored only as SHA-256
@@ -32,34 +33,14 @@ func (s *Server) snapshotLocked() ([]byte, error) {
 	return json.Marshal(df)
 }
 
-// writeSnapshotLocked (persistMu held) writes snapshot generation gen atomically (temporary file in
-// the same directory, fsync, rename), skipping it when a newer generation was
+// writeSnapshotLocked (persistMu held) writes snapshot generation gen
+// atomically (safefile.Write), skipping it when a newer generation was
 // written already by a concurrent request.
 func (s *Server) writeSnapshotLocked(gen uint64, b []byte) error {
 	if gen <= s.written {
 		return nil
 	}
-	path := s.opts.DataFile
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := safefile.Write(s.opts.DataFile, b, 0o600); err != nil {
 		return err
 	}
 	s.written = gen

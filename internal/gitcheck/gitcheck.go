@@ -20,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/slsync/slsync/internal/childenv"
 )
 
 // Status is what Git thinks of a path.
@@ -128,7 +130,7 @@ func run(ctx context.Context, git, dir string, args ...string) (string, int, err
 	cmd.Stdout = &stdout
 	// Keep git from prompting or paging, and from reading a repository
 	// chosen by an inherited GIT_DIR instead of the path's own.
-	cmd.Env = append(filterEnv(os.Environ(), "GIT_DIR", "GIT_WORK_TREE"), "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat")
+	cmd.Env = append(childenv.Without(os.Environ(), "GIT_DIR", "GIT_WORK_TREE"), "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat")
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
@@ -138,20 +140,6 @@ func run(ctx context.Context, git, dir string, args ...string) (string, int, err
 		return "", 0, fmt.Errorf("run git %s: %w", args[0], err)
 	}
 	return stdout.String(), 0, nil
-}
-
-func filterEnv(env []string, drop ...string) []string {
-	out := env[:0:0]
-next:
-	for _, kv := range env {
-		for _, d := range drop {
-			if strings.HasPrefix(kv, d+"=") {
-				continue next
-			}
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // existingDir returns the nearest existing directory at or above abs.

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/slsync/slsync/internal/safefile"
 )
 
 // A saved plan (`slsync plan --out FILE`) is the JSON form plus, per action,
@@ -23,38 +24,15 @@ func WriteSaved(w io.Writer, p *Plan) error {
 }
 
 // Save writes the saved-plan form of p to path with mode 0600, atomically
-// (a temporary file in the same directory, renamed into place), so that a
-// crash never leaves half a plan for apply to read.
-func Save(path string, p *Plan) (err error) {
+// (safefile.Write), so that a crash never leaves half a plan for apply to
+// read.
+func Save(path string, p *Plan) error {
 	var buf bytes.Buffer
 	if err := WriteSaved(&buf, p); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := safefile.Write(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("save plan: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	if _, err = tmp.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("save plan to %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("save plan to %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("save plan to %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save plan to %s: %w", path, err)
 	}
 	return nil
 }
