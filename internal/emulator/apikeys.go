@@ -219,58 +219,27 @@ func (s *Server) esCreateKey(w http.ResponseWriter, r *http.Request) {
 		if e := checkRefresh(c.r); e != nil {
 			return esFail(e)
 		}
-		if len(strings.TrimSpace(string(c.body))) == 0 {
-			return esFail(parseException("request body is required"))
-		}
-		fields, e := esObject(c.body, parser)
+		fields, e := c.fields(parser, true)
 		if e != nil {
 			return esFail(e)
 		}
-		var (
-			name       *string
-			expiration *time.Duration
-			rds        map[string]*roleDescriptor
-			metadata   = map[string]any{}
-			msgs       []string
-		)
+		var name *string
+		var u keyUpdate
+		var msgs []string
 		for _, f := range fields {
-			switch f.name {
-			case "name":
+			if f.name == "name" {
 				s, ok := rawString(f.raw)
 				if !ok {
 					return esFail(f.wrongType(parser))
 				}
 				name = &s
-			case "expiration":
-				if isNull(f.raw) {
-					continue
-				}
-				d, e := parseExpiration(f, parser)
-				if e != nil {
-					return esFail(e)
-				}
-				expiration = &d
-			case "role_descriptors":
-				if isNull(f.raw) {
-					continue
-				}
-				parsed, m, e := parseRoleDescriptors(f.raw)
-				if e != nil {
-					return esFail(e)
-				}
-				rds, msgs = parsed, append(msgs, m...)
-			case "metadata":
-				if isNull(f.raw) {
-					continue
-				}
-				md, m, e := parseKeyMetadata(f, parser)
-				if e != nil {
-					return esFail(e)
-				}
-				metadata, msgs = md, append(msgs, m...)
-			default:
-				return esFail(f.unknown(parser))
+				continue
 			}
+			m, e := u.parseField(f, parser)
+			if e != nil {
+				return esFail(e)
+			}
+			msgs = append(msgs, m...)
 		}
 		msgs = append(nameProblems(name), msgs...)
 		if len(msgs) > 0 {
@@ -279,6 +248,7 @@ func (s *Server) esCreateKey(w http.ResponseWriter, r *http.Request) {
 		if c.who.grant(actCreate) == grantNone {
 			return esFail(c.who.forbidden(actCreate))
 		}
+		rds, metadata := u.rds, u.metadata
 		// Derived-key rule: an API key may only create keys with explicit,
 		// empty role descriptors.
 		if c.who.key != nil {
@@ -299,6 +269,9 @@ func (s *Server) esCreateKey(w http.ResponseWriter, r *http.Request) {
 		if rds == nil {
 			rds = map[string]*roleDescriptor{}
 		}
+		if metadata == nil {
+			metadata = map[string]any{}
+		}
 		p := c.p
 		secret := newKeySecret()
 		p.KeySeq++
@@ -308,8 +281,8 @@ func (s *Server) esCreateKey(w http.ResponseWriter, r *http.Request) {
 			Metadata: metadata, RoleDescriptors: rds, LimitedBy: c.who.roleDescriptors,
 			SecretHash: hashSecret(secret),
 		}
-		if expiration != nil {
-			e := expiresAt(c.nowMs, *expiration)
+		if u.expiration != nil {
+			e := expiresAt(c.nowMs, *u.expiration)
 			k.Expiration = &e
 		}
 		k.index()
@@ -463,51 +436,54 @@ func (s *Server) esGetKeys(w http.ResponseWriter, r *http.Request) {
 
 // --- update ----------------------------------------------------------------------
 
-// keyUpdate is the parsed body of an update or bulk update.
+// keyUpdate is the parsed body of an update or bulk update, and the part of
+// a create's body other than the name.
 type keyUpdate struct {
 	rds        map[string]*roleDescriptor // nil: not sent
 	metadata   map[string]any             // nil: not sent
 	expiration *time.Duration
 }
 
+// parseField reads into u one of the members create and update share:
+// role_descriptors, metadata or expiration (null: not sent). It returns the
+// validation messages the member gives, or the error that ends the request
+// (any other member is an unknown field).
+func (u *keyUpdate) parseField(f esField, parser string) (msgs []string, e *esErr) {
+	switch f.name {
+	case "role_descriptors", "metadata", "expiration":
+		if isNull(f.raw) {
+			return nil, nil
+		}
+	default:
+		return nil, f.unknown(parser)
+	}
+	switch f.name {
+	case "role_descriptors":
+		u.rds, msgs, e = parseRoleDescriptors(f.raw)
+	case "metadata":
+		u.metadata, msgs, e = parseKeyMetadata(f, parser)
+	default:
+		var d time.Duration
+		d, e = parseExpiration(f, parser)
+		u.expiration = &d
+	}
+	return msgs, e
+}
+
 func parseKeyUpdate(fields []esField, parser string, skip string) (keyUpdate, *esErr) {
 	var u keyUpdate
 	var msgs []string
 	for _, f := range fields {
-		switch f.name {
-		case skip:
-		case "role_descriptors":
-			if isNull(f.raw) {
-				continue
-			}
-			parsed, m, e := parseRoleDescriptors(f.raw)
-			if e != nil {
-				return u, e
-			}
-			u.rds, msgs = parsed, append(msgs, m...)
-		case "metadata":
-			if isNull(f.raw) {
-				continue
-			}
-			md, m, e := parseKeyMetadata(f, parser)
-			if e != nil {
-				return u, e
-			}
-			u.metadata, msgs = md, append(msgs, m...)
-		case "expiration":
-			if isNull(f.raw) {
-				continue
-			}
-			d, e := parseExpiration(f, parser)
-			if e != nil {
-				return u, e
-			}
-			if d <= 0 {
-				msgs = append(msgs, "API key expiration must be in the future")
-			}
-			u.expiration = &d
-		default:
-			return u, f.unknown(parser)
+		if f.name == skip {
+			continue
+		}
+		m, e := u.parseField(f, parser)
+		if e != nil {
+			return u, e
+		}
+		msgs = append(msgs, m...)
+		if f.name == "expiration" && u.expiration != nil && *u.expiration <= 0 {
+			msgs = append(msgs, "API key expiration must be in the future")
 		}
 	}
 	if len(msgs) > 0 {
@@ -586,15 +562,13 @@ func updateAllowed(c *esCall, action string) *esErr {
 func (s *Server) esUpdateKey(w http.ResponseWriter, r *http.Request) {
 	const parser = "update_api_key_request_payload"
 	s.esRoute(w, r, nil, func(c *esCall) esResult {
-		var u keyUpdate
-		if len(strings.TrimSpace(string(c.body))) > 0 {
-			fields, e := esObject(c.body, parser)
-			if e != nil {
-				return esFail(e)
-			}
-			if u, e = parseKeyUpdate(fields, parser, ""); e != nil {
-				return esFail(e)
-			}
+		fields, e := c.fields(parser, false)
+		if e != nil {
+			return esFail(e)
+		}
+		u, e := parseKeyUpdate(fields, parser, "")
+		if e != nil {
+			return esFail(e)
 		}
 		if e := updateAllowed(c, actUpdate); e != nil {
 			return esFail(e)
@@ -610,10 +584,7 @@ func (s *Server) esUpdateKey(w http.ResponseWriter, r *http.Request) {
 func (s *Server) esBulkUpdate(w http.ResponseWriter, r *http.Request) {
 	const parser = "bulk_update_api_key_request"
 	s.esRoute(w, r, nil, func(c *esCall) esResult {
-		if len(strings.TrimSpace(string(c.body))) == 0 {
-			return esFail(parseException("request body is required"))
-		}
-		fields, e := esObject(c.body, parser)
+		fields, e := c.fields(parser, true)
 		if e != nil {
 			return esFail(e)
 		}
@@ -624,10 +595,8 @@ func (s *Server) esBulkUpdate(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			haveIDs = true
-			if s, ok := rawString(f.raw); ok {
-				ids = []string{s}
-			} else if err := json.Unmarshal(f.raw, &ids); err != nil || isNull(f.raw) {
-				return esFail(f.wrongType(parser))
+			if ids, e = keyIDs(f, parser); e != nil {
+				return esFail(e)
 			}
 		}
 		if !haveIDs {
@@ -674,10 +643,7 @@ func (s *Server) esBulkUpdate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) esInvalidateKeys(w http.ResponseWriter, r *http.Request) {
 	const parser = "invalidate_api_key"
 	s.esRoute(w, r, nil, func(c *esCall) esResult {
-		if len(strings.TrimSpace(string(c.body))) == 0 {
-			return esFail(parseException("request body is required"))
-		}
-		fields, e := esObject(c.body, parser)
+		fields, e := c.fields(parser, true)
 		if e != nil {
 			return esFail(e)
 		}
@@ -691,10 +657,8 @@ func (s *Server) esInvalidateKeys(w http.ResponseWriter, r *http.Request) {
 			switch f.name {
 			case "ids":
 				haveIDs = true
-				if s, ok := rawString(f.raw); ok {
-					ids = []string{s}
-				} else if err := json.Unmarshal(f.raw, &ids); err != nil || isNull(f.raw) {
-					return esFail(f.wrongType(parser))
+				if ids, e = keyIDs(f, parser); e != nil {
+					return esFail(e)
 				}
 			case "name", "username", "realm_name":
 				v, ok := rawString(f.raw)
@@ -780,6 +744,19 @@ func (s *Server) esInvalidateKeys(w http.ResponseWriter, r *http.Request) {
 		}
 		return esOK(map[string]any{"invalidated_api_keys": invalidated, "previously_invalidated_api_keys": []string{}, "error_count": 0})
 	})
+}
+
+// keyIDs reads the ids member of bulk update and invalidate: one id or an
+// array of them.
+func keyIDs(f esField, parser string) ([]string, *esErr) {
+	if s, ok := rawString(f.raw); ok {
+		return []string{s}, nil
+	}
+	var ids []string
+	if err := json.Unmarshal(f.raw, &ids); err != nil || isNull(f.raw) {
+		return nil, f.wrongType(parser)
+	}
+	return ids, nil
 }
 
 func onlyID(ids []string, id string) bool {

@@ -418,17 +418,7 @@ func (s *Server) esNoHandler(w http.ResponseWriter, r *http.Request) {
 		writeES(w, r, unknownProject(pid))
 		return
 	}
-	var allowed []string
-	for _, m := range []string{"GET", "POST", "PUT", "DELETE", "HEAD"} {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "/" && p != "" {
-			allowed = append(allowed, m)
-		}
-	}
+	allowed := s.routedMethods(r, "GET", "POST", "PUT", "DELETE", "HEAD")
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	if len(allowed) > 0 {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{
@@ -504,6 +494,18 @@ func esObject(body []byte, parser string) ([]esField, *esErr) {
 		return nil, parseErr(dec.InputOffset(), "unexpected data after the JSON object")
 	}
 	return out, nil
+}
+
+// fields splits the request body into its members (see esObject). An empty
+// body is refused where the endpoint requires one, and otherwise has none.
+func (c *esCall) fields(parser string, required bool) ([]esField, *esErr) {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		if required {
+			return nil, parseException("request body is required")
+		}
+		return nil, nil
+	}
+	return esObject(c.body, parser)
 }
 
 func tokenName(tok any) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -27,27 +28,27 @@ var (
 	tagValueRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
-// readCloudBody reads a JSON object body into its top-level members.
-func readCloudBody(r *http.Request) (map[string]json.RawMessage, *result) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		res := errResult(http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
-		return nil, &res
+// readBody reads the request body into the members of the JSON object it
+// must be; when it is not one, readBody writes the error and reports false.
+func (c *cloudCall) readBody() (map[string]json.RawMessage, bool) {
+	b, err := io.ReadAll(io.LimitReader(c.r.Body, maxBody+1))
+	var res result
+	switch {
+	case err != nil:
+		res = errResult(http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
+	case len(b) > maxBody:
+		res = errResult(http.StatusRequestEntityTooLarge, codeBadRequest, "the request body is larger than 1 MiB")
+	case len(bytes.TrimSpace(b)) == 0:
+		res = errResult(http.StatusBadRequest, codeBadRequest, "the request body is empty; send a JSON object")
+	default:
+		m, err := decodeObject(b)
+		if err == nil {
+			return m, true
+		}
+		res = errResult(http.StatusBadRequest, codeBadRequest, "the request body is not a valid JSON object: "+err.Error())
 	}
-	if len(b) > maxBody {
-		res := errResult(http.StatusRequestEntityTooLarge, codeBadRequest, "the request body is larger than 1 MiB")
-		return nil, &res
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		res := errResult(http.StatusBadRequest, codeBadRequest, "the request body is empty; send a JSON object")
-		return nil, &res
-	}
-	m, err := decodeObject(b)
-	if err != nil {
-		res := errResult(http.StatusBadRequest, codeBadRequest, "the request body is not a valid JSON object: "+err.Error())
-		return nil, &res
-	}
-	return m, nil
+	res.write(c.w)
+	return nil, false
 }
 
 func decodeObject(b []byte) (map[string]json.RawMessage, error) {
@@ -157,30 +158,87 @@ var (
 	notPatchable = map[string]bool{"region_id": true, "type": true, "optimized_for": true, "id": true}
 )
 
-func (s *Server) parseCreate(p *project, body map[string]json.RawMessage, errs *reqErrs) {
-	allowed := map[string]bool{}
-	for _, f := range append(append([]string{}, commonCreate...), typeCreate[p.Type]...) {
-		allowed[f] = true
-	}
+// checkFields reports the members body may not carry: one of fixed (it
+// exists but cannot change after creation) as a value error, any other one
+// outside common and perType as a shape error.
+func checkFields(body map[string]json.RawMessage, typ string, errs *reqErrs, common, perType []string, fixed map[string]bool) {
 	for _, k := range sortedKeys(body) {
-		if !allowed[k] {
-			errs.shapef("unknown field [%s] for a %s project", k, p.Type)
+		switch {
+		case fixed[k]:
+			errs.valuef("field [%s] cannot be changed after creation: changing it means deleting the project and creating a new one", k)
+		case !slices.Contains(common, k) && !slices.Contains(perType, k):
+			errs.shapef("unknown field [%s] for a %s project", k, typ)
 		}
 	}
-	// defaults
+}
+
+// enum is a string setting limited to a fixed set of values.
+type enum struct {
+	field  string
+	def    string // what create fills in and a patch's null goes back to
+	values []string
+}
+
+var (
+	optimizedFor         = enum{"optimized_for", "general_purpose", []string{"general_purpose", "vector"}}
+	productTier          = enum{"product_tier", "complete", []string{"complete", "logs_essentials"}}
+	adminFeaturesPackage = enum{"admin_features_package", "standard", []string{"standard", "enterprise"}}
+)
+
+// parse sets *dst to the value raw holds; in a patch, null resets it to the
+// default.
+func (e enum) parse(dst *string, raw json.RawMessage, errs *reqErrs, patch bool) {
+	v, ok := rawString(raw)
+	switch {
+	case patch && isNull(raw):
+		*dst = e.def
+	case !ok:
+		errs.shapef("field [%s] must be a string", e.field)
+	case !slices.Contains(e.values, v):
+		errs.valuef("field [%s]: [%s] is not one of [%s]", e.field, v, strings.Join(e.values, ", "))
+	default:
+		*dst = v
+	}
+}
+
+// Defaults of the search_lake settings.
+const (
+	defaultSearchPower = 100
+	defaultBoostWindow = 7
+	// Choice: Security projects default to a 396-day default retention and
+	// no maximum; the reference documents only the ranges.
+	defaultRetentionDays = 396
+)
+
+// setDefaults fills in the type-specific settings a create may leave out.
+func setDefaults(p *project) {
 	switch p.Type {
 	case "elasticsearch":
-		p.OptimizedFor, p.SearchPower, p.BoostWindow = "general_purpose", 100, 7
+		p.OptimizedFor = optimizedFor.def
 	case "observability":
-		p.ProductTier = "complete"
+		p.ProductTier = productTier.def
 	case "security":
 		p.ProductTypes = defaultProductTypes()
-		p.AdminFeaturesPackage = "standard"
-		// Choice: Security projects default to a 396-day default retention
-		// and no maximum; the reference documents only the ranges.
-		d := 396
-		p.DefaultRetentionDays = &d
+		p.AdminFeaturesPackage = adminFeaturesPackage.def
 	}
+	resetSearchLake(p)
+}
+
+// resetSearchLake puts the search_lake settings of p's type back to their
+// defaults.
+func resetSearchLake(p *project) {
+	switch p.Type {
+	case "elasticsearch":
+		p.SearchPower, p.BoostWindow = defaultSearchPower, defaultBoostWindow
+	case "security":
+		d := defaultRetentionDays
+		p.DefaultRetentionDays, p.MaxRetentionDays = &d, nil
+	}
+}
+
+func (s *Server) parseCreate(p *project, body map[string]json.RawMessage, errs *reqErrs) {
+	checkFields(body, p.Type, errs, commonCreate, typeCreate[p.Type], nil)
+	setDefaults(p)
 	if raw, ok := body["name"]; !ok {
 		errs.shapef("missing required field [name]")
 	} else {
@@ -201,30 +259,13 @@ func (s *Server) parseCreate(p *project, body map[string]json.RawMessage, errs *
 		parseAlias(p, raw, errs)
 	}
 	if raw, ok := body["optimized_for"]; ok && p.Type == "elasticsearch" {
-		if v, ok := rawString(raw); !ok {
-			errs.shapef("field [optimized_for] must be a string")
-		} else if v != "general_purpose" && v != "vector" {
-			errs.valuef("field [optimized_for]: [%s] is not one of [general_purpose, vector]", v)
-		} else {
-			p.OptimizedFor = v
-		}
+		optimizedFor.parse(&p.OptimizedFor, raw, errs, false)
 	}
 	s.parseShared(p, body, errs, false)
 }
 
 func (s *Server) parsePatch(p *project, body map[string]json.RawMessage, errs *reqErrs) {
-	allowed := map[string]bool{}
-	for _, f := range append(append([]string{}, commonPatch...), typePatch[p.Type]...) {
-		allowed[f] = true
-	}
-	for _, k := range sortedKeys(body) {
-		switch {
-		case notPatchable[k]:
-			errs.valuef("field [%s] cannot be changed after creation: changing it means deleting the project and creating a new one", k)
-		case !allowed[k]:
-			errs.shapef("unknown field [%s] for a %s project", k, p.Type)
-		}
-	}
+	checkFields(body, p.Type, errs, commonPatch, typePatch[p.Type], notPatchable)
 	if raw, ok := body["name"]; ok {
 		parseName(p, raw, errs)
 	}
@@ -329,40 +370,20 @@ func (s *Server) parseShared(p *project, body map[string]json.RawMessage, errs *
 		s.parseLinked(p, raw, errs, patch)
 	}
 	switch p.Type {
-	case "elasticsearch":
-		if raw, ok := body["search_lake"]; ok {
-			parseESSearchLake(p, raw, errs, patch)
-		}
 	case "observability":
 		if raw, ok := body["product_tier"]; ok {
-			if patch && isNull(raw) {
-				p.ProductTier = "complete"
-			} else if v, ok := rawString(raw); !ok {
-				errs.shapef("field [product_tier] must be a string")
-			} else if v != "complete" && v != "logs_essentials" {
-				errs.valuef("field [product_tier]: [%s] is not one of [complete, logs_essentials]", v)
-			} else {
-				p.ProductTier = v
-			}
+			productTier.parse(&p.ProductTier, raw, errs, patch)
 		}
 	case "security":
 		if raw, ok := body["product_types"]; ok {
 			parseProductTypes(p, raw, errs, patch)
 		}
 		if raw, ok := body["admin_features_package"]; ok {
-			if patch && isNull(raw) {
-				p.AdminFeaturesPackage = "standard"
-			} else if v, ok := rawString(raw); !ok {
-				errs.shapef("field [admin_features_package] must be a string")
-			} else if v != "standard" && v != "enterprise" {
-				errs.valuef("field [admin_features_package]: [%s] is not one of [standard, enterprise]", v)
-			} else {
-				p.AdminFeaturesPackage = v
-			}
+			adminFeaturesPackage.parse(&p.AdminFeaturesPackage, raw, errs, patch)
 		}
-		if raw, ok := body["search_lake"]; ok {
-			parseSecSearchLake(p, raw, errs, patch)
-		}
+	}
+	if raw, ok := body["search_lake"]; ok && p.Type != "observability" {
+		parseSearchLake(p, raw, errs, patch)
 	}
 }
 
@@ -478,9 +499,27 @@ func (s *Server) parseLinked(p *project, raw json.RawMessage, errs *reqErrs, pat
 	p.Linked = ids
 }
 
-func parseESSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch bool) {
+// boundedInt reads an integer field within [min, max]; want names the JSON
+// values the field accepts, for the error.
+func boundedInt(field string, raw json.RawMessage, min, max int, want string, errs *reqErrs) (int, bool) {
+	n, ok := rawInt(raw)
+	switch {
+	case !ok:
+		errs.shapef("field [%s] must be %s", field, want)
+	case n < min || n > max:
+		errs.valuef("field [%s] must be between %d and %d, got %d", field, min, max, n)
+	default:
+		return n, true
+	}
+	return 0, false
+}
+
+// parseSearchLake reads search_lake: search power and boost window for an
+// elasticsearch project, data retention for a security one. In a patch, null
+// goes back to the defaults.
+func parseSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch bool) {
 	if patch && isNull(raw) {
-		p.SearchPower, p.BoostWindow = 100, 7
+		resetSearchLake(p)
 		return
 	}
 	obj, ok := rawObject(raw)
@@ -488,49 +527,35 @@ func parseESSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch boo
 		errs.shapef("field [search_lake] must be an object")
 		return
 	}
+	if p.Type == "elasticsearch" {
+		parseSearchPower(p, obj, errs, patch)
+	} else {
+		parseDataRetention(p, obj, errs, patch)
+	}
+}
+
+func parseSearchPower(p *project, obj map[string]json.RawMessage, errs *reqErrs, patch bool) {
 	for _, k := range sortedKeys(obj) {
-		v := obj[k]
 		var min, max, def int
 		var dst *int
 		switch k {
 		case "search_power":
-			min, max, def, dst = 28, 3000, 100, &p.SearchPower
+			min, max, def, dst = 28, 3000, defaultSearchPower, &p.SearchPower
 		case "boost_window":
-			min, max, def, dst = 1, 180, 7, &p.BoostWindow
+			min, max, def, dst = 1, 180, defaultBoostWindow, &p.BoostWindow
 		default:
 			errs.shapef("unknown field [search_lake.%s]", k)
 			continue
 		}
-		if isNull(v) {
-			if patch {
-				*dst = def
-			} else {
-				errs.shapef("field [search_lake.%s] must be an integer", k)
-			}
-			continue
-		}
-		n, ok := rawInt(v)
-		if !ok {
-			errs.shapef("field [search_lake.%s] must be an integer", k)
-		} else if n < min || n > max {
-			errs.valuef("field [search_lake.%s] must be between %d and %d, got %d", k, min, max, n)
-		} else {
+		if patch && isNull(obj[k]) {
+			*dst = def
+		} else if n, ok := boundedInt("search_lake."+k, obj[k], min, max, "an integer", errs); ok {
 			*dst = n
 		}
 	}
 }
 
-func parseSecSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch bool) {
-	if patch && isNull(raw) {
-		d := 396
-		p.DefaultRetentionDays, p.MaxRetentionDays = &d, nil
-		return
-	}
-	obj, ok := rawObject(raw)
-	if !ok {
-		errs.shapef("field [search_lake] must be an object")
-		return
-	}
+func parseDataRetention(p *project, obj map[string]json.RawMessage, errs *reqErrs, patch bool) {
 	for _, k := range sortedKeys(obj) {
 		if k != "data_retention" {
 			errs.shapef("unknown field [search_lake.%s]", k)
@@ -541,8 +566,7 @@ func parseSecSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch bo
 		return
 	}
 	if patch && isNull(rawDR) {
-		d := 396
-		p.DefaultRetentionDays, p.MaxRetentionDays = &d, nil
+		resetSearchLake(p)
 		return
 	}
 	dr, ok := rawObject(rawDR)
@@ -563,16 +587,8 @@ func parseSecSearchLake(p *project, raw json.RawMessage, errs *reqErrs, patch bo
 		}
 		if isNull(dr[k]) {
 			*dst = nil
-			continue
-		}
-		n, ok := rawInt(dr[k])
-		if !ok {
-			errs.shapef("field [search_lake.data_retention.%s] must be an integer or null", k)
-		} else if n < 7 || n > 3681 {
-			errs.valuef("field [search_lake.data_retention.%s] must be between 7 and 3681, got %d", k, n)
-		} else {
-			v := n
-			*dst = &v
+		} else if n, ok := boundedInt("search_lake.data_retention."+k, dr[k], 7, 3681, "an integer or null", errs); ok {
+			*dst = &n
 		}
 	}
 	if p.MaxRetentionDays != nil && p.DefaultRetentionDays != nil && *p.DefaultRetentionDays > *p.MaxRetentionDays {

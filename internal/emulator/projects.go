@@ -300,7 +300,8 @@ func (s *Server) view(p *project, base string, now time.Time) projectView {
 
 // --- handlers ----------------------------------------------------------------
 
-// cloudCall is what the project handlers share: auth done, type checked.
+// cloudCall is what the project handlers share: auth done, type checked
+// (see projectRoute).
 type cloudCall struct {
 	w    http.ResponseWriter
 	r    *http.Request
@@ -309,20 +310,23 @@ type cloudCall struct {
 	base string
 }
 
-// cloudPrelude authenticates and checks the {type} path segment; it writes
-// the error and returns nil when the request cannot go on.
-func (s *Server) cloudPrelude(w http.ResponseWriter, r *http.Request) *cloudCall {
-	if !s.cloudAuthOK(r) {
-		s.writeUnauthorized(w)
-		return nil
+// projectRoute makes h the handler of a /projects/{type} route: h runs once
+// the request authenticates and names a known {type}; otherwise the error is
+// written here.
+func (s *Server) projectRoute(h func(c *cloudCall)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.cloudAuthOK(r) {
+			s.writeUnauthorized(w)
+			return
+		}
+		typ := r.PathValue("type")
+		if !projectTypes[typ] {
+			writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
+				fmt.Sprintf("unknown project type [%s]: use elasticsearch, observability or security", typ)})
+			return
+		}
+		h(&cloudCall{w: w, r: r, typ: typ, id: r.PathValue("id"), base: baseURL(r)})
 	}
-	typ := r.PathValue("type")
-	if !projectTypes[typ] {
-		writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
-			fmt.Sprintf("unknown project type [%s]: use elasticsearch, observability or security", typ)})
-		return nil
-	}
-	return &cloudCall{w: w, r: r, typ: typ, id: r.PathValue("id"), base: baseURL(r)}
 }
 
 // result is a handler's answer, built under the state lock and written after
@@ -349,16 +353,51 @@ func errResult(status int, code, msg string) result {
 	return result{status: status, errs: []cloudError{{code, msg}}}
 }
 
-// lookupLocked finds the project of the call's type; deleted-and-gone
-// projects were swept before.
-func (s *Server) lookupLocked(c *cloudCall) (*project, *result) {
-	p, ok := s.projects[c.id]
-	if !ok || p.Type != c.typ {
-		res := errResult(http.StatusNotFound, codeProjNotFound,
-			fmt.Sprintf("%s project [%s] not found", c.typ, c.id))
-		return nil, &res
-	}
-	return p, nil
+// withETag adds the project's current ETag to an answer, so that a client
+// refused because of the project's state can retry against that version.
+func (res result) withETag(etag string) result {
+	res.etag = etag
+	return res
+}
+
+// answer runs fn under the state lock and writes the result it builds once
+// the lock is released (and any change it made is durable).
+func (s *Server) answer(w http.ResponseWriter, fn func(now time.Time) result) {
+	var res result
+	s.tx(func(now time.Time) { res = fn(now) })
+	res.write(w)
+}
+
+// readProject answers a request about the project the call names: fn runs
+// under the state lock once the project is found (404 otherwise; projects
+// whose deletion completed were swept before).
+func (s *Server) readProject(c *cloudCall, fn func(p *project, now time.Time) result) {
+	s.answer(c.w, func(now time.Time) result {
+		p, ok := s.projects[c.id]
+		if !ok || p.Type != c.typ {
+			return errResult(http.StatusNotFound, codeProjNotFound, fmt.Sprintf("%s project [%s] not found", c.typ, c.id))
+		}
+		return fn(p, now)
+	})
+}
+
+// changeProject is readProject for a request that changes the project: fn
+// runs only when the request's If-Match names the current version (412
+// otherwise).
+func (s *Server) changeProject(c *cloudCall, fn func(p *project, now time.Time) result) {
+	s.readProject(c, func(p *project, now time.Time) result {
+		if e := ifMatchLocked(c.r, p); e != nil {
+			return *e
+		}
+		return fn(p, now)
+	})
+}
+
+// touchLocked records a change to p: every change gets a new version (so
+// the ETag moves) and is written to the data file.
+func (s *Server) touchLocked(p *project) {
+	p.Version++
+	s.dirty = true
 }
 
 // ifMatchLocked enforces If-Match: a stale ETag fails with 412 and changes
@@ -376,22 +415,17 @@ func ifMatchLocked(r *http.Request, p *project) *result {
 		}
 	}
 	res := errResult(http.StatusPreconditionFailed, codeStale,
-		fmt.Sprintf("If-Match %s does not match the current version %s of project [%s]: read it again and retry", im, cur, p.ID))
-	res.etag = cur
+		fmt.Sprintf("If-Match %s does not match the current version %s of project [%s]: read it again and retry", im, cur, p.ID)).withETag(cur)
 	return &res
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
+func (s *Server) listProjects(c *cloudCall) {
 	tags := map[string]string{}
-	q := r.URL.Query()
+	q := c.r.URL.Query()
 	for k, vs := range q {
 		if strings.HasPrefix(k, "tags[") {
 			if !strings.HasSuffix(k, "]") || len(k) == len("tags[]") {
-				writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest,
+				writeCloudErrors(c.w, http.StatusBadRequest, cloudError{codeBadRequest,
 					fmt.Sprintf("query parameter [%s]: expected tags[<key>]=<value>", k)})
 				return
 			}
@@ -421,7 +455,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	// Choice: no pagination; next_page is deprecated and absent here.
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(c.w, http.StatusOK, map[string]any{"items": items})
 }
 
 func hasTags(p *project, want map[string]string) bool {
@@ -442,67 +476,42 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+func (s *Server) getProject(c *cloudCall) {
+	s.readProject(c, func(p *project, now time.Time) result {
+		return result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) projectStatus(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		ph, since := s.phase(p, now)
-		res = result{status: http.StatusOK, body: statusView{ph, rfc3339(since)}, etag: p.etag()}
+func (s *Server) projectStatus(c *cloudCall) {
+	s.readProject(c, func(p *project, now time.Time) result {
+		return s.statusResult(p, now)
 	})
-	res.write(w)
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
+// statusResult is the answer of the status route and of the suspend switch.
+func (s *Server) statusResult(p *project, now time.Time) result {
+	ph, since := s.phase(p, now)
+	return result{status: http.StatusOK, body: statusView{ph, rfc3339(since)}, etag: p.etag()}
+}
+
+func (s *Server) createProject(c *cloudCall) {
+	body, ok := c.readBody()
+	if !ok {
 		return
 	}
-	body, bad := readCloudBody(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	var res result
 	password := randomToken(24)
-	s.tx(func(now time.Time) {
+	s.answer(c.w, func(now time.Time) result {
 		p := &project{Type: c.typ, CreatedAt: now, PhaseSince: now, PasswordHash: hashSecret(password), Version: 1}
 		errs := &reqErrs{}
 		s.parseCreate(p, body, errs)
 		if len(errs.list) > 0 {
-			res = result{status: errs.status(http.StatusUnprocessableEntity), errs: errs.list}
-			return
+			return result{status: errs.status(http.StatusUnprocessableEntity), errs: errs.list}
 		}
 		if p.Alias == "" {
 			p.Alias = deriveAlias(p.Name)
 		} else if h := s.aliasHolder(p.Alias, ""); h != nil {
-			res = errResult(http.StatusConflict, codeAliasConflict,
+			return errResult(http.StatusConflict, codeAliasConflict,
 				fmt.Sprintf("alias [%s] is already used by %s project [%s]; choose another alias or delete that project", p.Alias, h.Type, h.ID))
-			return
 		}
 		p.ID = s.newProjectID()
 		s.seq++
@@ -512,169 +521,87 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		s.dirty = true
 		v := s.view(p, c.base, now)
 		v.Credentials = &credentialsView{Username: adminUsername, Password: password}
-		res = result{status: http.StatusCreated, body: v, etag: p.etag()}
+		return result{status: http.StatusCreated, body: v, etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) patchProject(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
+func (s *Server) patchProject(c *cloudCall) {
+	body, ok := c.readBody()
+	if !ok {
 		return
 	}
-	body, bad := readCloudBody(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		if e := ifMatchLocked(r, p); e != nil {
-			res = *e
-			return
-		}
+	s.changeProject(c, func(p *project, now time.Time) result {
 		if p.DeletedAt != nil {
-			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted and cannot be changed", p.ID))
-			res.etag = p.etag()
-			return
+			return errResult(http.StatusConflict, codeConflict,
+				fmt.Sprintf("project [%s] is being deleted and cannot be changed", p.ID)).withETag(p.etag())
 		}
 		np := p.clone()
 		errs := &reqErrs{}
 		s.parsePatch(np, body, errs)
 		if len(errs.list) > 0 {
-			res = result{status: errs.status(http.StatusBadRequest), errs: errs.list}
-			return
+			return result{status: errs.status(http.StatusBadRequest), errs: errs.list}
 		}
 		if np.Alias != p.Alias {
 			if h := s.aliasHolder(np.Alias, p.ID); h != nil {
-				res = errResult(http.StatusConflict, codeAliasConflict,
+				return errResult(http.StatusConflict, codeAliasConflict,
 					fmt.Sprintf("alias [%s] is already used by %s project [%s]; choose another alias", np.Alias, h.Type, h.ID))
-				return
 			}
 		}
 		if !np.sameSpec(p) {
-			np.Version++
 			s.projects[p.ID] = np
-			s.dirty = true
+			s.touchLocked(np)
 			p = np
 		}
-		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+		return result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		if e := ifMatchLocked(r, p); e != nil {
-			res = *e
-			return
-		}
+func (s *Server) deleteProject(c *cloudCall) {
+	s.changeProject(c, func(p *project, now time.Time) result {
 		// Choice: deleting a project already being deleted is accepted again
 		// (idempotent) and changes nothing.
 		if p.DeletedAt == nil {
 			t := now
 			p.DeletedAt = &t
-			p.Version++
+			s.touchLocked(p)
 			s.pending++
-			s.dirty = true
 		}
 		// Choice: the body is an empty object; the reference documents only
 		// the status and the ETag.
-		res = result{status: http.StatusOK, body: map[string]any{}, etag: p.etag()}
+		return result{status: http.StatusOK, body: map[string]any{}, etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) resetCredentials(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
+func (s *Server) resetCredentials(c *cloudCall) {
 	password := randomToken(24)
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		if e := ifMatchLocked(r, p); e != nil {
-			res = *e
-			return
-		}
+	s.changeProject(c, func(p *project, now time.Time) result {
 		if p.DeletedAt != nil {
-			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", p.ID))
-			return
+			return errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", p.ID))
 		}
 		p.PasswordHash = hashSecret(password)
-		p.Version++ // Choice: new credentials are a change, so the ETag moves.
-		s.dirty = true
-		res = result{status: http.StatusOK, body: credentialsView{adminUsername, password}, etag: p.etag()}
+		s.touchLocked(p) // Choice: new credentials are a change, so the ETag moves.
+		return result{status: http.StatusOK, body: credentialsView{adminUsername, password}, etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) resumeProject(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
-		if e := ifMatchLocked(r, p); e != nil {
-			res = *e
-			return
-		}
+func (s *Server) resumeProject(c *cloudCall) {
+	s.changeProject(c, func(p *project, now time.Time) result {
 		if p.SuspendedAt == nil || p.DeletedAt != nil {
 			// Choice: resuming a project that is not suspended is a conflict
 			// with its current state (409), not a silent success.
 			ph, _ := s.phase(p, now)
-			res = errResult(http.StatusConflict, codeConflict,
-				fmt.Sprintf("project [%s] is %s, not suspended: there is nothing to resume", p.ID, ph))
-			res.etag = p.etag()
-			return
+			return errResult(http.StatusConflict, codeConflict,
+				fmt.Sprintf("project [%s] is %s, not suspended: there is nothing to resume", p.ID, ph)).withETag(p.etag())
 		}
 		p.SuspendedAt, p.SuspendedReason = nil, ""
 		p.PhaseSince = now // resuming goes through initializing again
-		p.Version++
-		s.dirty = true
-		res = result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
+		s.touchLocked(p)
+		return result{status: http.StatusOK, body: s.view(p, c.base, now), etag: p.etag()}
 	})
-	res.write(w)
 }
 
-func (s *Server) canDelete(w http.ResponseWriter, r *http.Request) {
-	c := s.cloudPrelude(w, r)
-	if c == nil {
-		return
-	}
-	var res result
-	s.tx(func(now time.Time) {
-		p, e := s.lookupLocked(c)
-		if e != nil {
-			res = *e
-			return
-		}
+func (s *Server) canDelete(c *cloudCall) {
+	s.readProject(c, func(p *project, now time.Time) result {
 		// Choice: a project that other live projects link to cannot be
 		// deleted; those projects are listed as {"id","type"}.
 		linkedBy := []map[string]string{}
@@ -688,37 +615,30 @@ func (s *Server) canDelete(w http.ResponseWriter, r *http.Request) {
 		for _, id := range ids {
 			linkedBy = append(linkedBy, map[string]string{"id": id, "type": s.projects[id].Type})
 		}
-		res = result{status: http.StatusOK, etag: p.etag(),
+		return result{status: http.StatusOK, etag: p.etag(),
 			body: map[string]any{"can_be_deleted": len(linkedBy) == 0, "linked_projects": linkedBy}}
 	})
-	res.write(w)
 }
 
 // suspendProject is the /_emulator switch that puts a project into the
 // suspended phase (as the real service does when, say, a trial ends), so that
 // _resume can be exercised.
 func (s *Server) suspendProject(w http.ResponseWriter, id string) {
-	var res result
-	s.tx(func(now time.Time) {
+	s.answer(w, func(now time.Time) result {
 		p, ok := s.projects[id]
 		if !ok {
-			res = errResult(http.StatusNotFound, codeProjNotFound, fmt.Sprintf("project [%s] not found", id))
-			return
+			return errResult(http.StatusNotFound, codeProjNotFound, fmt.Sprintf("project [%s] not found", id))
 		}
 		if p.DeletedAt != nil {
-			res = errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", id))
-			return
+			return errResult(http.StatusConflict, codeConflict, fmt.Sprintf("project [%s] is being deleted", id))
 		}
 		if p.SuspendedAt == nil {
 			t := now
 			p.SuspendedAt, p.SuspendedReason = &t, "trial_ended"
-			p.Version++
-			s.dirty = true
+			s.touchLocked(p)
 		}
-		ph, since := s.phase(p, now)
-		res = result{status: http.StatusOK, body: statusView{ph, rfc3339(since)}, etag: p.etag()}
+		return s.statusResult(p, now)
 	})
-	res.write(w)
 }
 
 // clone copies p deeply enough for a patch to change it without touching p.

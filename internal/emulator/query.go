@@ -193,24 +193,19 @@ func (qp *queryParser) parseBool(raw json.RawMessage) (pred, *esErr) {
 	for _, k := range sortedKeys(obj) {
 		v := obj[k]
 		switch k {
-		case "must", "filter":
+		case "must", "filter", "should", "must_not":
 			ps, e := qp.clauses(v)
 			if e != nil {
 				return nil, e
 			}
-			must = append(must, ps...)
-		case "should":
-			ps, e := qp.clauses(v)
-			if e != nil {
-				return nil, e
+			switch k {
+			case "should":
+				should = append(should, ps...)
+			case "must_not":
+				mustNot = append(mustNot, ps...)
+			default: // filter scores nothing here, so it is must
+				must = append(must, ps...)
 			}
-			should = append(should, ps...)
-		case "must_not":
-			ps, e := qp.clauses(v)
-			if e != nil {
-				return nil, e
-			}
-			mustNot = append(mustNot, ps...)
 		case "minimum_should_match":
 			n, ok := rawInt(v)
 			if !ok {
@@ -260,11 +255,12 @@ func (qp *queryParser) parseBool(raw json.RawMessage) (pred, *esErr) {
 	}, nil
 }
 
-// singleField reads {"<field>": <value or options>} ignoring boost/_name.
-func singleField(typ string, raw json.RawMessage) (string, json.RawMessage, *esErr) {
+// singleField reads {"<field>": <value or options>} ignoring boost/_name,
+// and resolves the field.
+func singleField(typ string, raw json.RawMessage) (fieldRef, json.RawMessage, *esErr) {
 	obj, ok := rawObject(raw)
 	if !ok {
-		return "", nil, esBadRequest("parsing_exception", fmt.Sprintf("[%s] query malformed, expected an object", typ))
+		return fieldRef{}, nil, esBadRequest("parsing_exception", fmt.Sprintf("[%s] query malformed, expected an object", typ))
 	}
 	var name string
 	var val json.RawMessage
@@ -273,15 +269,16 @@ func singleField(typ string, raw json.RawMessage) (string, json.RawMessage, *esE
 			continue
 		}
 		if name != "" {
-			return "", nil, esBadRequest("parsing_exception",
+			return fieldRef{}, nil, esBadRequest("parsing_exception",
 				fmt.Sprintf("[%s] query doesn't support multiple fields, found [%s] and [%s]", typ, name, k))
 		}
 		name, val = k, obj[k]
 	}
 	if name == "" {
-		return "", nil, esBadRequest("illegal_argument_exception", fmt.Sprintf("[%s] query requires a field name", typ))
+		return fieldRef{}, nil, esBadRequest("illegal_argument_exception", fmt.Sprintf("[%s] query requires a field name", typ))
 	}
-	return name, val, nil
+	f, e := resolveField(name)
+	return f, val, e
 }
 
 // valueOption unwraps {"value": v, "case_insensitive": b} or a bare value.
@@ -354,11 +351,7 @@ func (qp *queryParser) parseTerm(raw json.RawMessage, match bool) (pred, *esErr)
 	if match {
 		typ, valueKey = "match", "query"
 	}
-	name, v, e := singleField(typ, raw)
-	if e != nil {
-		return nil, e
-	}
-	f, e := resolveField(name)
+	f, v, e := singleField(typ, raw)
 	if e != nil {
 		return nil, e
 	}
@@ -374,11 +367,7 @@ func (qp *queryParser) parseTerm(raw json.RawMessage, match bool) (pred, *esErr)
 }
 
 func (qp *queryParser) parseTerms(raw json.RawMessage) (pred, *esErr) {
-	name, v, e := singleField("terms", raw)
-	if e != nil {
-		return nil, e
-	}
-	f, e := resolveField(name)
+	f, v, e := singleField("terms", raw)
 	if e != nil {
 		return nil, e
 	}
@@ -433,11 +422,7 @@ func parseIDs(raw json.RawMessage) (pred, *esErr) {
 }
 
 func (qp *queryParser) parsePattern(typ string, raw json.RawMessage) (pred, *esErr) {
-	name, v, e := singleField(typ, raw)
-	if e != nil {
-		return nil, e
-	}
-	f, e := resolveField(name)
+	f, v, e := singleField(typ, raw)
 	if e != nil {
 		return nil, e
 	}
@@ -459,7 +444,7 @@ func (qp *queryParser) parsePattern(typ string, raw json.RawMessage) (pred, *esE
 			kind = "boolean"
 		}
 		return nil, esBadRequest("query_shard_exception",
-			fmt.Sprintf("Can only use %s queries on keyword and text fields - not on [%s] which is of type [%s]", typ, name, kind))
+			fmt.Sprintf("Can only use %s queries on keyword and text fields - not on [%s] which is of type [%s]", typ, f.name, kind))
 	}
 	match := func(s string) bool {
 		if typ == "prefix" {
@@ -497,11 +482,7 @@ func parseExists(raw json.RawMessage) (pred, *esErr) {
 }
 
 func (qp *queryParser) parseRange(raw json.RawMessage) (pred, *esErr) {
-	name, v, e := singleField("range", raw)
-	if e != nil {
-		return nil, e
-	}
-	f, e := resolveField(name)
+	f, v, e := singleField("range", raw)
 	if e != nil {
 		return nil, e
 	}
@@ -924,43 +905,41 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 		var sorts []sortSpec
 		var after []json.RawMessage
 		var haveAfter bool
-		if len(strings.TrimSpace(string(c.body))) > 0 {
-			fields, e := esObject(c.body, parser)
-			if e != nil {
-				return esFail(e)
-			}
-			for _, f := range fields {
-				switch f.name {
-				case "query":
-					if match, e = qp.parse(f.raw); e != nil {
-						return esFail(e)
-					}
-				case "from", "size":
-					n, ok := rawInt(f.raw)
-					if !ok {
-						return esFail(f.wrongType(parser))
-					}
-					if f.name == "from" {
-						from = n
-					} else {
-						size = n
-					}
-				case "sort":
-					if sorts, e = parseSort(f.raw); e != nil {
-						return esFail(e)
-					}
-				case "search_after":
-					arr, ok := rawArray(f.raw)
-					if !ok {
-						return esFail(f.wrongType(parser))
-					}
-					after, haveAfter = arr, true
-				case "aggs", "aggregations":
-					return esFail(esBadRequest("illegal_argument_exception",
-						"aggregations in the API key query are not supported by the slsync emulator"))
-				default:
-					return esFail(f.unknown(parser))
+		fields, e := c.fields(parser, false)
+		if e != nil {
+			return esFail(e)
+		}
+		for _, f := range fields {
+			switch f.name {
+			case "query":
+				if match, e = qp.parse(f.raw); e != nil {
+					return esFail(e)
 				}
+			case "from", "size":
+				n, ok := rawInt(f.raw)
+				if !ok {
+					return esFail(f.wrongType(parser))
+				}
+				if f.name == "from" {
+					from = n
+				} else {
+					size = n
+				}
+			case "sort":
+				if sorts, e = parseSort(f.raw); e != nil {
+					return esFail(e)
+				}
+			case "search_after":
+				arr, ok := rawArray(f.raw)
+				if !ok {
+					return esFail(f.wrongType(parser))
+				}
+				after, haveAfter = arr, true
+			case "aggs", "aggregations":
+				return esFail(esBadRequest("illegal_argument_exception",
+					"aggregations in the API key query are not supported by the slsync emulator"))
+			default:
+				return esFail(f.unknown(parser))
 			}
 		}
 		switch {

@@ -234,15 +234,18 @@ func (s *Server) buildRoutes() {
 	c := func(pattern string, mutating bool, h http.HandlerFunc) {
 		s.handle(pattern, pattern, surfaceCloud, mutating, h)
 	}
-	c("GET "+pp, false, s.listProjects)
-	c("POST "+pp, true, s.createProject)
-	c("GET "+pp+"/{id}", false, s.getProject)
-	c("PATCH "+pp+"/{id}", true, s.patchProject)
-	c("DELETE "+pp+"/{id}", true, s.deleteProject)
-	c("GET "+pp+"/{id}/status", false, s.projectStatus)
-	c("POST "+pp+"/{id}/_reset-credentials", true, s.resetCredentials)
-	c("POST "+pp+"/{id}/_resume", true, s.resumeProject)
-	c("GET "+pp+"/{id}/_can-delete", false, s.canDelete)
+	p := func(pattern string, mutating bool, h func(c *cloudCall)) {
+		c(pattern, mutating, s.projectRoute(h))
+	}
+	p("GET "+pp, false, s.listProjects)
+	p("POST "+pp, true, s.createProject)
+	p("GET "+pp+"/{id}", false, s.getProject)
+	p("PATCH "+pp+"/{id}", true, s.patchProject)
+	p("DELETE "+pp+"/{id}", true, s.deleteProject)
+	p("GET "+pp+"/{id}/status", false, s.projectStatus)
+	p("POST "+pp+"/{id}/_reset-credentials", true, s.resetCredentials)
+	p("POST "+pp+"/{id}/_resume", true, s.resumeProject)
+	p("GET "+pp+"/{id}/_can-delete", false, s.canDelete)
 	c("GET /api/v1/serverless/regions", false, s.listRegions)
 	c("GET /api/v1/serverless/regions/{id}", false, s.getRegion)
 
@@ -351,20 +354,30 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		s.writeUnauthorized(w)
 		return
 	}
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+	if len(s.routedMethods(r, "GET", "POST", "PUT", "PATCH", "DELETE")) > 0 {
+		writeCloudErrors(w, http.StatusMethodNotAllowed, cloudError{codeMethod,
+			fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
+		return
+	}
+	writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
+		fmt.Sprintf("no API resource at %s %s", r.Method, r.URL.Path)})
+}
+
+// routedMethods lists those of methods, other than r's own, that have a
+// route at r's path: a request no route matched is then a 405, not a 404.
+func (s *Server) routedMethods(r *http.Request, methods ...string) []string {
+	var out []string
+	for _, m := range methods {
 		if m == r.Method {
 			continue
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, p := s.mux.Handler(probe); p != "/" && p != "" {
-			writeCloudErrors(w, http.StatusMethodNotAllowed, cloudError{codeMethod,
-				fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
-			return
+			out = append(out, m)
 		}
 	}
-	writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
-		fmt.Sprintf("no API resource at %s %s", r.Method, r.URL.Path)})
+	return out
 }
 
 // cloudAuthOK checks the Cloud API key in constant time.
