@@ -152,8 +152,9 @@ func keyQuery(owner, keyName string) *cloud.QueryAPIKeysRequest {
 // repetition only after checking that the lost one left nothing behind).
 const maxCreateAttempts = 4
 
-// createKey runs a key create or rotate: create the key, deliver its secret
-// to the sinks, and (rotate) only then invalidate the old key.
+// createKey runs a key create or rotate: create the key marked pending
+// (metadata slsync_pending), deliver its secret to the sinks, remove the
+// marker, and (rotate) only then invalidate the old key.
 func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx) error {
 	api, err := e.keyClient(ctx, pc)
 	if err != nil {
@@ -175,11 +176,18 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 	if user == nil {
 		user = a.Observed.KeyMetadata
 	}
+	// The key is created marked pending; the marker is removed once its
+	// secret was delivered. Whatever stops this run in between (a kill, a
+	// crash, a lost connection), the next plan sees the marker and rotates
+	// the key instead of trusting a key whose secret nobody may hold.
+	delivered := keyMetadata(e.owner, k, user)
+	pending := keyMetadata(e.owner, k, user)
+	pending[model.MetaPending] = true
 	req := &cloud.CreateAPIKeyRequest{
 		Name:            esKeyName(k),
 		Expiration:      k.Expiration,
 		RoleDescriptors: k.RoleDescriptors,
-		Metadata:        keyMetadata(e.owner, k, user),
+		Metadata:        pending,
 	}
 	known := e.known(a)
 	var created *cloud.CreatedAPIKey
@@ -248,10 +256,36 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 		}
 		return fmt.Errorf("%w; the new key %s was invalidated", err, created.ID)
 	}
+	// Delivered: record it on the key. The secret is with the sinks now,
+	// so a stop (Ctrl-C) must not cut this short and leave the key to be
+	// rotated for nothing.
+	clearErr := e.clearPending(ctx, api, created.ID, delivered)
 	if a.Kind == plan.Rotate {
+		// The new key was delivered, so the old one may go, marker or not.
 		if _, err := api.InvalidateAPIKeys(ctx, []string{a.Observed.KeyID}); err != nil {
+			if clearErr != nil {
+				return fmt.Errorf("%w; and invalidating the old key %s failed too: %v", clearErr, a.Observed.KeyID, err)
+			}
 			return fmt.Errorf("the new key %s was created and delivered, but invalidating the old key %s failed: %w; run apply again", created.ID, a.Observed.KeyID, err)
 		}
+	}
+	return clearErr
+}
+
+// clearPendingTimeout bounds clearing the delivery marker once the run was
+// told to stop.
+const clearPendingTimeout = 30 * time.Second
+
+// clearPending removes the delivery marker (metadata slsync_pending) from a
+// key whose secret was delivered: one update that sends the full metadata
+// and nothing else — no role_descriptors (kept as they are) and no
+// expiration (sending it would restart the key's clock).
+func (e *executor) clearPending(ctx context.Context, api KeyAPI, id string, metadata map[string]any) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clearPendingTimeout)
+	defer cancel()
+	if _, err := api.UpdateAPIKey(ctx, id, &cloud.UpdateAPIKeyRequest{Metadata: metadata}); err != nil {
+		return fmt.Errorf("the key %s was created and its secret delivered, but removing its %s marker failed: %w; "+
+			"the next plan rotates it (a new key is delivered before this one is invalidated)", id, model.MetaPending, err)
 	}
 	return nil
 }

@@ -146,8 +146,9 @@ func requireOK(t testing.TB, r *apply.Report) {
 }
 
 // converged asserts that a fresh plan has nothing to do and no problem, that
-// no project or key exists twice, and that every live managed key's secret
-// was delivered to the secrets directory and authenticates.
+// no project or key exists twice, that every live managed key's secret
+// was delivered to the secrets directory and authenticates, and that no key
+// still carries the delivery marker.
 func (e *env) converged(set *model.Set) {
 	e.t.Helper()
 	st := e.read(set)
@@ -168,6 +169,16 @@ func (e *env) converged(set *model.Set) {
 		}
 		for _, k := range lp.Keys {
 			e.secretWorks(lp, k)
+		}
+		// Every delivery was recorded on its key: none is left marked
+		// pending (read raw, not through the normalisation under test).
+		if len(lp.Keys) == 0 {
+			continue
+		}
+		for id, k := range e.rawKeys(e.t, set.Owner, lp.ID) {
+			if _, pending := k.Metadata[model.MetaPending]; pending {
+				e.t.Fatalf("key %s/%s (id %s) is still marked %s after apply", lp.Key, k.Metadata[model.MetaKey], id, model.MetaPending)
+			}
 		}
 	}
 	if len(seen) != len(set.Projects) {

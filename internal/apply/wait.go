@@ -8,11 +8,25 @@ import (
 	"time"
 )
 
-// Default polling intervals for WaitFor: quick first polls (a project in the
-// emulator is ready in a second or two), then no more often than every 5 s
-// so that a hundred projects initializing at once stay within rate limits.
+// Default polling schedule for WaitFor. Every key of a new project waits
+// for that project to be initialized, so the time between "initialized" and
+// the poll that notices it is lost on the critical path of an apply; the
+// Project API documents creation as taking "seconds to minutes" and
+// publishes no rate limit (the Terraform provider polls every 5 s). So:
+//   - poll at a steady 500 ms for the first 10 s, which notices a project
+//     that is ready in seconds (the emulator, a fast region) within half a
+//     second — an exponential backoff from 250 ms had stretched to 2 s
+//     gaps by then, noticing a 2 s initialization at about 3.75 s — and
+//     never asks about one project more than twice a second;
+//   - then double up to one poll every 5 s (Terraform's interval), so that
+//     the minutes a slow creation may take, times a hundred projects, stay
+//     well within rate limits: a 2-minute creation costs about 45 polls.
+//
+// Waits of many projects overlap; upward jitter (below) keeps their polls
+// from moving in lockstep without ever polling sooner than the interval.
 const (
-	DefaultWaitInitial = 250 * time.Millisecond
+	DefaultWaitInitial = 500 * time.Millisecond
+	DefaultWaitSteady  = 10 * time.Second
 	DefaultWaitMax     = 5 * time.Second
 )
 
@@ -26,13 +40,17 @@ type WaitOptions struct {
 	// What is waited for, for messages: "project search-prod to be
 	// initialized".
 	What string
-	// Initial is the first delay between polls (DefaultWaitInitial); each
-	// further delay doubles, up to Max (DefaultWaitMax).
-	Initial, Max time.Duration
+	// Initial is the delay between polls (DefaultWaitInitial) while Steady
+	// (DefaultWaitSteady) has not yet passed since the wait started; then
+	// each further delay doubles, up to Max (DefaultWaitMax). A negative
+	// Steady starts doubling at once.
+	Initial, Steady, Max time.Duration
 	// Timeout bounds the whole wait; 0 waits as long as ctx allows.
 	Timeout time.Duration
-	// Jitter randomises each delay within [d/2, d], so that many waits
-	// started together do not poll in lockstep.
+	// Jitter randomises each delay d within [d, d + d/5], so that many
+	// waits started together drift apart instead of polling in lockstep.
+	// It only ever lengthens a delay: Initial stays the shortest gap
+	// between two polls.
 	Jitter bool
 	// OnPoll, if set, sees the status of every poll (for progress).
 	OnPoll func(status string)
@@ -97,8 +115,8 @@ func roundDuration(d time.Duration) time.Duration {
 
 // WaitFor polls check until it reports done, returns a non-retryable error,
 // Timeout passes (*WaitTimeoutError) or ctx ends. The first poll is
-// immediate; later ones follow a capped exponential backoff. Errors name
-// opts.What.
+// immediate; later ones come every Initial for the Steady period, then
+// follow a capped exponential backoff. Errors name opts.What.
 func WaitFor(ctx context.Context, check CheckFunc, opts WaitOptions) error {
 	what := opts.What
 	if what == "" {
@@ -113,6 +131,10 @@ func WaitFor(ctx context.Context, check CheckFunc, opts WaitOptions) error {
 		maxDelay = DefaultWaitMax
 	}
 	maxDelay = max(maxDelay, initial)
+	steady := opts.Steady
+	if steady == 0 {
+		steady = DefaultWaitSteady
+	}
 
 	start := time.Now()
 	pollCtx := ctx
@@ -132,7 +154,7 @@ func WaitFor(ctx context.Context, check CheckFunc, opts WaitOptions) error {
 		return &WaitTimeoutError{What: what, Waited: time.Since(start), LastStatus: lastStatus, LastErr: lastErr}
 	}
 
-	bo := backoff{next: initial, max: maxDelay, jitter: opts.Jitter}
+	bo := backoff{next: initial, max: maxDelay, jitter: opts.Jitter, steadyUntil: start.Add(steady)}
 	for {
 		done, status, err := check(pollCtx)
 		switch {
@@ -154,7 +176,7 @@ func WaitFor(ctx context.Context, check CheckFunc, opts WaitOptions) error {
 			return nil
 		}
 
-		timer := time.NewTimer(bo.delay())
+		timer := time.NewTimer(bo.delay(time.Now()))
 		select {
 		case <-pollCtx.Done():
 			timer.Stop()
@@ -164,18 +186,22 @@ func WaitFor(ctx context.Context, check CheckFunc, opts WaitOptions) error {
 	}
 }
 
-// backoff yields capped exponential delays: next, 2×next, … up to max,
-// each optionally jittered down to as little as half.
+// backoff yields delays between polls: next until steadyUntil, then
+// next, 2×next, … up to max; each optionally jittered up by as much as a
+// fifth.
 type backoff struct {
-	next, max time.Duration
-	jitter    bool
+	next, max   time.Duration
+	jitter      bool
+	steadyUntil time.Time // zero: no steady phase
 }
 
-func (b *backoff) delay() time.Duration {
+func (b *backoff) delay(now time.Time) time.Duration {
 	d := b.next
-	b.next = min(b.next*2, b.max)
+	if !now.Before(b.steadyUntil) {
+		b.next = min(b.next*2, b.max)
+	}
 	if b.jitter {
-		d = d/2 + rand.N(d/2+1)
+		d += rand.N(d/5 + 1)
 	}
 	return d
 }

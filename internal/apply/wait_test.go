@@ -40,7 +40,7 @@ func TestWaitForBecomesReady(t *testing.T) {
 	}}
 	var seen []string
 	err := WaitFor(context.Background(), f.check, WaitOptions{
-		What: "project search-prod to be initialized", Initial: 2 * time.Millisecond, Max: 5 * time.Millisecond,
+		What: "project search-prod to be initialized", Initial: 2 * time.Millisecond, Steady: -1, Max: 5 * time.Millisecond,
 		OnPoll: func(s string) { seen = append(seen, s) },
 	})
 	if err != nil {
@@ -171,10 +171,11 @@ func TestWaitForCutsShortABlockedCheck(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	now := time.Now()
 	b := backoff{next: 250 * time.Millisecond, max: 5 * time.Second}
 	var got []time.Duration
 	for range 8 {
-		got = append(got, b.delay())
+		got = append(got, b.delay(now))
 	}
 	want := []time.Duration{250, 500, 1000, 2000, 4000, 5000, 5000, 5000}
 	for i := range want {
@@ -183,18 +184,59 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 
+	// A steady phase keeps the first delay until it ends, then doubles.
+	s := backoff{next: 500 * time.Millisecond, max: 5 * time.Second, steadyUntil: now.Add(10 * time.Second)}
+	got = got[:0]
+	for i := range 24 {
+		got = append(got, s.delay(now.Add(time.Duration(i)*500*time.Millisecond)))
+	}
+	for i, d := range got {
+		want := 500 * time.Millisecond
+		if i > 20 {
+			want = min(500*time.Millisecond<<(i-20), 5*time.Second)
+		}
+		if d != want {
+			t.Errorf("steady schedule: delay %d (at %v) = %v, want %v", i, time.Duration(i)*500*time.Millisecond, d, want)
+		}
+	}
+
+	// Jitter only lengthens a delay, by up to a fifth.
 	j := backoff{next: 100 * time.Millisecond, max: 400 * time.Millisecond, jitter: true}
 	distinct := map[time.Duration]bool{}
 	for i := range 50 {
 		base := min(100*time.Millisecond<<min(i, 3), 400*time.Millisecond)
-		d := j.delay()
-		if d < base/2 || d > base {
-			t.Errorf("jittered delay %d = %v, want within [%v, %v]", i, d, base/2, base)
+		d := j.delay(now)
+		if d < base || d > base+base/5 {
+			t.Errorf("jittered delay %d = %v, want within [%v, %v]", i, d, base, base+base/5)
 		}
 		distinct[d] = true
 	}
 	if len(distinct) < 10 {
 		t.Errorf("jitter produced only %d distinct delays in 50", len(distinct))
+	}
+}
+
+// WaitFor with the defaults polls at once, then every DefaultWaitInitial
+// (never sooner, jitter or not) during the steady phase.
+func TestWaitForSteadyDefaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits about 1.5 s")
+	}
+	f := &fakeCheck{script: []response{{status: "initializing"}, {status: "initializing"}, {status: "initializing"}, {done: true, status: "initialized"}}}
+	start := time.Now()
+	if err := WaitFor(context.Background(), f.check, WaitOptions{What: "p", Jitter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if first := f.callsAt[0].Sub(start); first > 100*time.Millisecond {
+		t.Errorf("first poll after %v, want at once", first)
+	}
+	for i := 1; i < len(f.callsAt); i++ {
+		gap := f.callsAt[i].Sub(f.callsAt[i-1])
+		// Timers never fire early; late ones (a loaded machine) get slack,
+		// but a doubling backoff would reach 2 × 500 ms by the second gap.
+		if gap < DefaultWaitInitial || gap >= 2*DefaultWaitInitial-100*time.Millisecond {
+			t.Errorf("gap %d = %v, want %v (+ up to a fifth of jitter)", i, gap, DefaultWaitInitial)
+		}
 	}
 }
 

@@ -63,7 +63,18 @@ type LiveAPIKey struct {
 	Creation    time.Time
 	ExpiresAt   *time.Time
 	Invalidated bool
+	// Pending is metadata.slsync_pending: slsync created the key but has not
+	// (yet) recorded that its secret reached the sinks. apply creates every
+	// key pending and clears the marker after delivery, so a key still
+	// pending is one whose secret may be lost (the apply died in between);
+	// the plan rotates it.
+	Pending bool
 }
+
+// MetaPending is the metadata key apply creates every key with and removes
+// once the key's secret was delivered (see LiveAPIKey.Pending). Like the
+// other slsync_ keys it is reserved.
+const MetaPending = "slsync_pending"
 
 // APIKeyRealm is the realm Elasticsearch records for keys created by an API
 // key (derived keys). Such a key belongs to the creating API key, not to

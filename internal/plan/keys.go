@@ -166,6 +166,14 @@ func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAP
 		changes = append(changes, Change{Path: "name", Before: l.Name, After: wantName})
 		rotate = append(rotate, "its name changes and Elasticsearch cannot rename a key")
 	}
+	if l.Pending {
+		// apply creates every key with this marker and removes it once the
+		// secret reached the sinks: a key that still carries it was made by
+		// an apply that stopped in between, and nobody may hold its secret.
+		// Only a new key, delivered before this one is invalidated, is
+		// known to be in the sinks.
+		rotate = append(rotate, "its secret is not known to have been delivered (metadata "+model.MetaPending+" is still set: an apply stopped between creating the key and delivering its secret)")
+	}
 	if l.Expired(now) {
 		rotate = append(rotate, "it expired at "+l.ExpiresAt.UTC().Format(time.RFC3339))
 	} else if want.RotateBefore != "" && l.ExpiresAt != nil {

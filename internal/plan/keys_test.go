@@ -258,6 +258,54 @@ func TestKeyDiffRules(t *testing.T) {
 			want: []string{"invalidate api_key.search.noop[k2-dup]", "invalidate api_key.search.noop[k2]"},
 		},
 		{
+			name: "key still pending delivery (an apply stopped before its secret reached the sinks): rotate",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				byID(l, "k1").Pending = true
+			},
+			want: []string{"rotate api_key.search.reader"},
+			check: func(t *testing.T, p *Plan) {
+				a := p.Action("api_key.search.reader")
+				if !strings.Contains(a.Reason, "not known to have been delivered") || !strings.Contains(a.Reason, model.MetaPending) || a.Observed.KeyID != "k1" {
+					t.Errorf("reason %q, observed %+v", a.Reason, a.Observed)
+				}
+				if len(a.Changes) != 0 {
+					t.Errorf("a key that matches its manifest has no field change: %+v", a.Changes)
+				}
+			},
+		},
+		{
+			name: "pending key that also differs from the manifest: one rotation carrying the change",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				byID(l, "k1").Pending = true
+				s.Projects["search"].APIKeys["reader"].Metadata["version"] = 4
+			},
+			want: []string{"rotate api_key.search.reader"},
+			check: func(t *testing.T, p *Plan) {
+				if a := p.Action("api_key.search.reader"); !a.Changed("metadata") {
+					t.Errorf("changes %+v", a.Changes)
+				}
+			},
+		},
+		{
+			name: "rotation stopped after the new key was created: the pending new key is rotated, the old one invalidated after it",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				// Whether the sinks hold the old key's secret or the new
+				// one's is unknown, so neither is kept.
+				newer := *byID(l, "k1")
+				newer.ID, newer.Creation, newer.Pending = "k1-new", newer.Creation.Add(time.Hour), true
+				l.Managed[1].Keys = append(l.Managed[1].Keys, &newer)
+			},
+			want: []string{"invalidate api_key.search.reader[k1]", "rotate api_key.search.reader"},
+			check: func(t *testing.T, p *Plan) {
+				if a := p.Action("api_key.search.reader"); a.Observed.KeyID != "k1-new" {
+					t.Errorf("rotate should start from the pending key: %+v", a.Observed)
+				}
+				if d := p.Action("api_key.search.reader[k1]").DependsOn; fmt.Sprint(d) != "[api_key.search.reader]" {
+					t.Errorf("the old key must stay valid until the new one is delivered; invalidation depends on %v", d)
+				}
+			},
+		},
+		{
 			name: "another owner's key in the live list is never touched",
 			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
 				k := liveKey(t, &model.APIKey{Key: "theirs"}, "k9", `{}`, now, 0)

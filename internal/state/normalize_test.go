@@ -102,6 +102,40 @@ func TestNormalizeKey(t *testing.T) {
 	}
 }
 
+// The delivery marker apply writes at create (metadata slsync_pending) is
+// read into Pending and kept out of the user's metadata.
+func TestNormalizeKeyPending(t *testing.T) {
+	tests := []struct {
+		name    string
+		meta    map[string]any
+		pending bool
+	}{
+		{"no marker", map[string]any{"slsync_owner": "team", "slsync_key": "books"}, false},
+		{"marker true", map[string]any{"slsync_owner": "team", "slsync_key": "books", "slsync_pending": true}, true},
+		{"marker as string", map[string]any{"slsync_owner": "team", "slsync_key": "books", "slsync_pending": "true"}, true},
+		{"marker false", map[string]any{"slsync_owner": "team", "slsync_key": "books", "slsync_pending": false}, false},
+		{"user key of that name without the prefix", map[string]any{"pending": true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			meta := map[string]any{"team": "books"}
+			for k, v := range tt.meta {
+				meta[k] = v
+			}
+			got := NormalizeKey(cloud.APIKey{ID: "k1", Name: "books", Metadata: meta})
+			if got.Pending != tt.pending {
+				t.Fatalf("Pending = %v, want %v", got.Pending, tt.pending)
+			}
+			if _, leaked := got.Metadata[model.MetaPending]; leaked {
+				t.Fatalf("the marker leaked into the user's metadata: %v", got.Metadata)
+			}
+			if got.Metadata["team"] != "books" {
+				t.Fatalf("user metadata lost: %v", got.Metadata)
+			}
+		})
+	}
+}
+
 func TestForEachBoundsParallelismAndStopsOnError(t *testing.T) {
 	var cur, peak atomic.Int32
 	err := ForEach(context.Background(), 40, 3, func(ctx context.Context, i int) error {

@@ -613,8 +613,8 @@ func StripAliasSuffix(alias, id string) string {
 }
 
 // NormalizeKey turns an Elasticsearch key into the manifest's form: Key,
-// Expiration and Owner from the slsync_ metadata, Metadata without any
-// slsync_ key (never nil), times from epoch milliseconds.
+// Expiration, Owner and Pending from the slsync_ metadata, Metadata without
+// any slsync_ key (never nil), times from epoch milliseconds.
 func NormalizeKey(k cloud.APIKey) *model.LiveAPIKey {
 	meta := make(map[string]any, len(k.Metadata))
 	lk := &model.LiveAPIKey{
@@ -637,6 +637,9 @@ func NormalizeKey(k cloud.APIKey) *model.LiveAPIKey {
 			lk.Key = s
 		case model.MetaExpiration:
 			lk.Expiration = s
+		case model.MetaPending:
+			// apply writes a JSON true (and removes the key to clear it).
+			lk.Pending = mv == true || s == "true"
 		}
 	}
 	lk.Name = k.Name
