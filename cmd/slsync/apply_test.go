@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/slsync/slsync/internal/emulator"
 	"github.com/slsync/slsync/internal/emulator/emulatortest"
 	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/state"
 )
 
 // applyEnv is an in-process emulator and the environment the binary needs
@@ -216,6 +218,48 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("%s exists %d times", k, n)
 		}
 	}
+	if n := e.assertSecretsDelivered(t, "kill"); n != 6*3 {
+		t.Errorf("%d live managed keys, want %d", n, 6*3)
+	}
+}
+
+// assertSecretsDelivered checks that every live key of owner is settled
+// (no pending marker) and that the secrets dir holds its secret (the file
+// names the key's id), and returns how many live keys there are.
+func (e *applyEnv) assertSecretsDelivered(t *testing.T, owner string) int {
+	t.Helper()
+	creds, err := cloud.LoadCredentials(e.credsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := 0
+	for _, id := range creds.ProjectIDs() {
+		c, _ := creds.Lookup(id)
+		es, err := cloud.NewESClient(c.Endpoint, c.Username, c.Password, cloud.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := es.QueryAPIKeys(context.Background(), state.KeyQuery(owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range ks {
+			keys++
+			name, _ := k.Metadata[model.MetaKey].(string)
+			if _, pending := k.Metadata[model.MetaPending]; pending {
+				t.Errorf("live key %s/%s (id %s) is still marked %s", c.Key, name, k.ID, model.MetaPending)
+			}
+			var doc struct{ ID string }
+			b, err := os.ReadFile(filepath.Join(e.secrets, c.Key, name+".json"))
+			if err == nil {
+				err = json.Unmarshal(b, &doc)
+			}
+			if err != nil || doc.ID != k.ID {
+				t.Errorf("the secret of live key %s/%s (id %s) was not delivered: the file names %q (%v)", c.Key, name, k.ID, doc.ID, err)
+			}
+		}
+	}
+	return keys
 }
 
 // Two applies with one credentials file at once: the second fails at once
