@@ -224,10 +224,26 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 }
 
 // assertSecretsDelivered checks that every live key of owner is settled
-// (no pending marker) and that the secrets dir holds its secret (the file
-// names the key's id), and returns how many live keys there are.
+// (no pending marker on the key, no slsync-pending tag on its project) and
+// that the secrets dir holds its secret (the file names the key's id), and
+// returns how many live keys there are.
 func (e *applyEnv) assertSecretsDelivered(t *testing.T, owner string) int {
 	t.Helper()
+	pc, err := cloud.NewProjectClient(e.emu.URL, model.Secret(e.emu.APIKey), cloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range model.ProjectTypes {
+		ps, err := pc.List(context.Background(), typ, map[string]string{model.TagOwner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if v, tagged := p.Metadata.Tags[model.TagPending]; tagged {
+				t.Errorf("live project %s (id %s) still carries the tag %s: %s", p.Metadata.Tags[model.TagKey], p.ID, model.TagPending, v)
+			}
+		}
+	}
 	creds, err := cloud.LoadCredentials(e.credsPath)
 	if err != nil {
 		t.Fatal(err)

@@ -152,18 +152,35 @@ func keyQuery(owner, keyName string) *cloud.QueryAPIKeysRequest {
 // repetition only after checking that the lost one left nothing behind).
 const maxCreateAttempts = 4
 
-// createKey runs a key create or rotate: create the key marked pending
-// (metadata slsync_pending), deliver its secret to the sinks, remove the
-// marker, and (rotate) only then invalidate the old key.
+// createKey runs a key create or rotate: create the key, deliver its secret
+// to the sinks and (rotate) only then invalidate the old key. A key of a
+// project this run created goes in the project's batch (see batch.go):
+// created without a marker, and counted settled once it reached a known
+// end. Any other key is created marked pending (metadata slsync_pending) and
+// the marker is removed after delivery.
 func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx) error {
+	batch := pc.inBatch(a)
+	settled, err := e.createAndDeliver(ctx, a, pc, batch)
+	if batch && settled {
+		pc.settled()
+	}
+	return err
+}
+
+// createAndDeliver does createKey's work. settled reports a known end: no
+// key this action made is live without its secret delivered (the secret
+// was delivered, or the create was refused, or what it made is
+// invalidated). An error without an answer from Elasticsearch (a lost
+// connection, a stopped run) is not a known end.
+func (e *executor) createAndDeliver(ctx context.Context, a *plan.Action, pc *projectCtx, batch bool) (settled bool, _ error) {
 	api, err := e.keyClient(ctx, pc)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if a.Kind == plan.Rotate {
 		// The old key must still be there, or the plan is stale.
 		if err := e.checkKeyLive(ctx, api, a); err != nil {
-			return err
+			return true, err
 		}
 	}
 	k := a.Key
@@ -176,18 +193,22 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 	if user == nil {
 		user = a.Observed.KeyMetadata
 	}
-	// The key is created marked pending; the marker is removed once its
-	// secret was delivered. Whatever stops this run in between (a kill, a
-	// crash, a lost connection), the next plan sees the marker and rotates
-	// the key instead of trusting a key whose secret nobody may hold.
+	// Outside a batch the key is created marked pending; the marker is
+	// removed once its secret was delivered. Whatever stops this run in
+	// between (a kill, a crash, a lost connection), the next plan sees the
+	// marker (or the batch's tag) and rotates the key instead of trusting a
+	// key whose secret nobody may hold.
 	delivered := keyMetadata(e.owner, k, user)
-	pending := keyMetadata(e.owner, k, user)
-	pending[model.MetaPending] = true
+	metadata := delivered
+	if !batch {
+		metadata = keyMetadata(e.owner, k, user)
+		metadata[model.MetaPending] = true
+	}
 	req := &cloud.CreateAPIKeyRequest{
 		Name:            esKeyName(k),
 		Expiration:      k.Expiration,
 		RoleDescriptors: k.RoleDescriptors,
-		Metadata:        pending,
+		Metadata:        metadata,
 	}
 	known := e.known(a)
 	var created *cloud.CreatedAPIKey
@@ -198,13 +219,15 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 			break
 		}
 		if !cloud.IsOutcomeUnknown(err) {
-			return fmt.Errorf("creating the key: %w", err)
+			// Refused by an answer: nothing was made. Without one (the run
+			// stopped mid-call), it may have been.
+			return cloud.StatusOf(err) != 0, fmt.Errorf("creating the key: %w", err)
 		}
 		// The key may exist, but its secret was never seen: find it and
 		// invalidate it, then create anew.
 		ks, qerr := api.QueryAPIKeys(ctx, keyQuery(e.owner, a.KeyName))
 		if qerr != nil {
-			return fmt.Errorf("creating the key: %v; and looking for it by its metadata failed too (%v); %s", err, qerr, errRunPlanAgain)
+			return false, fmt.Errorf("creating the key: %v; and looking for it by its metadata failed too (%v); %s", err, qerr, errRunPlanAgain)
 		}
 		var lost []string
 		for _, lk := range ks {
@@ -214,12 +237,12 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 		}
 		if len(lost) > 0 {
 			if _, ierr := api.InvalidateAPIKeys(ctx, lost); ierr != nil {
-				return fmt.Errorf("creating the key: its answer was lost and invalidating the keys it may have made (%v) failed: %v", lost, ierr)
+				return false, fmt.Errorf("creating the key: its answer was lost and invalidating the keys it may have made (%v) failed: %v", lost, ierr)
 			}
 			e.note(fmt.Sprintf("  %s: the create's answer was lost; invalidated the key it made (%v, secret never seen)", a.Address, lost))
 		}
 		if attempt >= maxCreateAttempts {
-			return fmt.Errorf("creating the key: %w (tried %d times; every key it may have made is invalidated)", err, attempt)
+			return true, fmt.Errorf("creating the key: %w (tried %d times; every key it may have made is invalidated)", err, attempt)
 		}
 	}
 	pc.mu.Lock()
@@ -229,7 +252,8 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 	// nobody else can have created keys in it.
 	if !createdHere {
 		if err := e.raceCheckKey(ctx, api, a, created, known); err != nil {
-			return err
+			var lostRace *RaceLostError
+			return errors.As(err, &lostRace), err
 		}
 	}
 	var expires *time.Time
@@ -249,27 +273,31 @@ func (e *executor) createKey(ctx context.Context, a *plan.Action, pc *projectCtx
 		// plan forever: invalidate it, so that the next apply creates it
 		// again. A rotation's old key stays valid.
 		if _, ierr := api.InvalidateAPIKeys(context.WithoutCancel(ctx), []string{created.ID}); ierr != nil {
-			return fmt.Errorf("%w; invalidating the undelivered key %s failed too (%v): invalidate it by hand", err, created.ID, ierr)
+			return false, fmt.Errorf("%w; invalidating the undelivered key %s failed too (%v): invalidate it by hand", err, created.ID, ierr)
 		}
 		if a.Kind == plan.Rotate {
-			return fmt.Errorf("%w; the new key %s was invalidated and the old key %s stays valid", err, created.ID, a.Observed.KeyID)
+			return true, fmt.Errorf("%w; the new key %s was invalidated and the old key %s stays valid", err, created.ID, a.Observed.KeyID)
 		}
-		return fmt.Errorf("%w; the new key %s was invalidated", err, created.ID)
+		return true, fmt.Errorf("%w; the new key %s was invalidated", err, created.ID)
 	}
-	// Delivered: record it on the key. The secret is with the sinks now,
-	// so a stop (Ctrl-C) must not cut this short and leave the key to be
-	// rotated for nothing.
-	clearErr := e.clearPending(ctx, api, created.ID, delivered)
+	// Delivered: record it on the key (the batch records it on the
+	// project once all its keys are done). The secret is with the sinks
+	// now, so a stop (Ctrl-C) must not cut this short and leave the key
+	// to be rotated for nothing.
+	var clearErr error
+	if !batch {
+		clearErr = e.clearPending(ctx, api, created.ID, delivered)
+	}
 	if a.Kind == plan.Rotate {
 		// The new key was delivered, so the old one may go, marker or not.
 		if _, err := api.InvalidateAPIKeys(ctx, []string{a.Observed.KeyID}); err != nil {
 			if clearErr != nil {
-				return fmt.Errorf("%w; and invalidating the old key %s failed too: %v", clearErr, a.Observed.KeyID, err)
+				return true, fmt.Errorf("%w; and invalidating the old key %s failed too: %v", clearErr, a.Observed.KeyID, err)
 			}
-			return fmt.Errorf("the new key %s was created and delivered, but invalidating the old key %s failed: %w; run apply again", created.ID, a.Observed.KeyID, err)
+			return true, fmt.Errorf("the new key %s was created and delivered, but invalidating the old key %s failed: %w; run apply again", created.ID, a.Observed.KeyID, err)
 		}
 	}
-	return clearErr
+	return true, clearErr
 }
 
 // clearPendingTimeout bounds clearing the delivery marker once the run was

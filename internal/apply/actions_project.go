@@ -39,13 +39,19 @@ func (e *RaceLostError) Error() string {
 		e.Address, e.Other, e.Removed)
 }
 
-func createRequest(owner string, d *model.Project) *cloud.CreateProjectRequest {
+// createRequest is the body of a project create. keysPending adds the
+// TagPending tag: this run also creates the project's keys (see
+// executor.batchKeys).
+func createRequest(owner string, d *model.Project, keysPending bool) *cloud.CreateProjectRequest {
 	tags := map[string]string{}
 	for k, v := range d.Tags {
 		tags[k] = v
 	}
 	tags[model.TagOwner] = owner
 	tags[model.TagKey] = d.Key
+	if keysPending {
+		tags[model.TagPending] = model.TagPendingKeys
+	}
 	return &cloud.CreateProjectRequest{
 		Name:                 d.Name,
 		Alias:                d.Alias,
@@ -91,7 +97,10 @@ func (e *executor) createOrReplace(ctx context.Context, a *plan.Action, pc *proj
 func (e *executor) createProject(ctx context.Context, a *plan.Action, pc *projectCtx) error {
 	d := a.Project
 	typ := d.Type
-	req := createRequest(e.owner, d)
+	pc.mu.Lock()
+	batch := pc.batch
+	pc.mu.Unlock()
+	req := createRequest(e.owner, d, batch)
 	var created *cloud.CreatedProject
 	for attempt := 1; ; attempt++ {
 		cp, err := e.opts.Projects.Create(ctx, typ, req)
@@ -112,6 +121,12 @@ func (e *executor) createProject(ctx context.Context, a *plan.Action, pc *projec
 					a.Address, found.ID))
 				pc.mu.Lock()
 				pc.id, pc.typ, pc.endpoint, pc.createdHere = found.ID, typ, found.Endpoints["elasticsearch"], true
+				// Keys go without their own marker only into a project
+				// known to carry the batch's (the one found might be
+				// another apply's).
+				_, pc.tagged = found.Metadata.Tags[model.TagPending]
+				pc.tagged = pc.tagged && batch
+				pc.etag = found.ETag
 				pc.mu.Unlock()
 				return nil
 			}
@@ -144,6 +159,7 @@ func (e *executor) createProject(ctx context.Context, a *plan.Action, pc *projec
 	pc.mu.Lock()
 	pc.id, pc.typ, pc.endpoint, pc.createdHere = created.ID, typ, endpoint, true
 	pc.username, pc.password = created.Credentials.Username, created.Credentials.Password
+	pc.tagged, pc.etag = batch, created.ETag
 	pc.mu.Unlock()
 	return nil
 }

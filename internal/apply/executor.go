@@ -258,6 +258,16 @@ type projectCtx struct {
 	password    model.Secret // set when this run created or reset it
 	api         KeyAPI
 	apiErr      error
+
+	// The batch of a project this run creates together with its keys (see
+	// batchKeys): batch is decided before the run, tagged once the project
+	// is known to carry the TagPending tag, etag is its ETag from the
+	// create, and unsettled counts the batch's key actions that started and
+	// did not confirm a known end.
+	batch     bool
+	tagged    bool
+	etag      string
+	unsettled int
 }
 
 func (e *executor) project(a *plan.Action) *projectCtx {
@@ -311,6 +321,10 @@ func verbs(a *plan.Action) (doing, done string) {
 // initialized; the project's keys depend on it.
 const waitSuffix = " (initialized)"
 
+// settleSuffix names the node that removes a created project's TagPending
+// tag once its keys are settled (see settleBatch).
+const settleSuffix = " (keys settled)"
+
 func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	var actions []*plan.Action
 	for _, a := range p.Actions {
@@ -329,6 +343,7 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 			e.knownIDs[k][a.Observed.KeyID] = true
 		}
 	}
+	batches := batchKeys(actions)
 	// Addresses whose dependents must wait until the project is ready.
 	waitNode := map[string]string{}
 	hasDependents := map[string]bool{}
@@ -338,7 +353,8 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		}
 	}
 	byNode := map[string]*plan.Action{}
-	var projNodes, waitNodes, keyNodes []Node
+	settleNode := map[string]string{}
+	var projNodes, waitNodes, settleNodes, keyNodes []Node
 	for _, a := range actions {
 		a := a
 		pc := e.project(a)
@@ -353,6 +369,14 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 				n.Run = func(ctx context.Context) error { return e.createOrReplace(ctx, a, pc) }
 				waitNodes = append(waitNodes, Node{ID: w, DependsOn: []string{a.Address}, Unlimited: true,
 					Run: func(ctx context.Context) error { return e.waitInitialized(ctx, pc) }})
+				if keys := batches[a.Address]; len(keys) > 0 {
+					pc.mu.Lock()
+					pc.batch = true
+					pc.mu.Unlock()
+					settleNode[a.Address] = a.Address + settleSuffix
+					settleNodes = append(settleNodes, Node{ID: a.Address + settleSuffix, DependsOn: append([]string{a.Address}, keys...), AfterAll: true,
+						Run: func(ctx context.Context) error { return e.settleBatch(ctx, a, pc) }})
+				}
 			case plan.Update, plan.Adopt:
 				n.Run = func(ctx context.Context) error { return e.patchProject(ctx, a, pc) }
 			case plan.Delete:
@@ -394,8 +418,10 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		}
 		return out
 	}
-	nodes := make([]Node, 0, len(projNodes)+len(waitNodes)+len(keyNodes))
-	for _, list := range [][]Node{projNodes, waitNodes, keyNodes} {
+	// A batch settles as soon as it can (before keys of other projects
+	// start): its keys' secrets are delivered already.
+	nodes := make([]Node, 0, len(projNodes)+len(waitNodes)+len(settleNodes)+len(keyNodes))
+	for _, list := range [][]Node{projNodes, waitNodes, settleNodes, keyNodes} {
 		for _, n := range list {
 			if a := byNode[n.ID]; a != nil {
 				n.DependsOn = deps(a)
@@ -411,6 +437,12 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 				return
 			}
 			a := byNode[ev.ID]
+			if strings.HasSuffix(ev.ID, settleSuffix) {
+				if ev.Kind == EventFinished && ev.Result.Status == StatusFailed {
+					e.prog.Failed(ev.ID, ev.Result.Err, ev.Result.Elapsed)
+				}
+				return
+			}
 			if a == nil { // a wait node
 				if ev.Kind == EventFinished {
 					switch ev.Result.Status {
@@ -451,6 +483,13 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		if w, ok := waitNode[a.Address]; ok && r.Status == StatusSucceeded {
 			if wr := byID[w]; wr.Status != StatusSucceeded {
 				o.Status, o.Err = wr.Status, wr.Err
+			}
+		}
+		// Nor is one whose keys were delivered but whose tag stayed: the
+		// next plan would rotate them all.
+		if sn, ok := settleNode[a.Address]; ok && o.Status == StatusSucceeded {
+			if sr := byID[sn]; sr.Status != StatusSucceeded {
+				o.Status, o.Err = sr.Status, sr.Err
 			}
 		}
 		out.Actions = append(out.Actions, o)

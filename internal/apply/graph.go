@@ -16,7 +16,8 @@ import (
 type Node struct {
 	// ID names the node in results and messages ("project.search-prod").
 	ID string
-	// DependsOn lists the IDs that must succeed before this node runs.
+	// DependsOn lists the IDs that must succeed before this node runs (for
+	// an AfterAll node: that must have finished).
 	DependsOn []string
 	// Run does the work. Its context ends when the graph's context does.
 	Run func(ctx context.Context) error
@@ -25,6 +26,15 @@ type Node struct {
 	// initializing at once must not hold every slot while keys of projects
 	// that are ready already could be created.
 	Unlimited bool
+	// AfterAll nodes run once every dependency has finished, whatever its
+	// outcome (succeeded, failed or skipped), and are never skipped because
+	// of one: a node that settles what its dependencies left behind (apply
+	// removes a new project's slsync-pending tag once its key actions all
+	// reached a known end). They also start after the graph's context has
+	// ended — as a deferred call runs after a panic — so Run gets that
+	// context and must itself bound whatever it still does. Their own
+	// dependents follow the usual rules.
+	AfterAll bool
 }
 
 // Status is the outcome of a node.
@@ -109,12 +119,15 @@ type GraphOptions struct {
 // A node runs only after all its dependencies succeeded. When a node fails,
 // every node that depends on it, directly or not, is skipped, while nodes
 // that do not depend on it keep running: a failure fails only what depends
-// on it. Among nodes ready at the same time, earlier nodes in the slice
-// start first, so callers order nodes by priority (projects, whose
-// initialization takes longest, before keys).
+// on it. An AfterAll node is the exception: it waits for its dependencies to
+// finish and then runs whatever their outcome, which also stops the
+// skipping from passing through it. Among nodes ready at the same time,
+// earlier nodes in the slice start first, so callers order nodes by
+// priority (projects, whose initialization takes longest, before keys).
 //
-// Once ctx ends no node starts any more; running nodes see ctx end and the
-// nodes never started are skipped. A Run that panics fails its node.
+// Once ctx ends no node starts any more, except AfterAll nodes; running
+// nodes see ctx end and the nodes never started are skipped. A Run that
+// panics fails its node.
 //
 // The error is non-nil only for a malformed graph (duplicate or empty ID,
 // nil Run, unknown dependency, cycle), reported before anything runs.
@@ -161,37 +174,44 @@ func RunGraph(ctx context.Context, nodes []Node, opts GraphOptions) ([]Result, e
 	doneCh := make(chan done)
 	running, bounded, finished := 0, 0, 0
 
+	// finish records a node's final result and passes it on: dependents
+	// whose dependencies are all done become ready (an AfterAll dependent
+	// whatever the outcome), the other dependents of a node that did not
+	// succeed are skipped, transitively. None of those can have started.
 	finish := func(i int, r Result) {
-		results[i] = r
+		type item struct {
+			i int
+			r Result
+		}
+		queue := []item{{i, r}}
 		final[i] = true
-		finished++
-		emit(Event{Kind: EventFinished, ID: r.ID, Result: r})
-	}
-	// skipDependents marks every transitive dependent of the failed node i
-	// as skipped. None of them can have started.
-	skipDependents := func(i int) {
-		failed := nodes[i].ID
-		queue := []int{i}
 		for len(queue) > 0 {
 			cur := queue[0]
 			queue = queue[1:]
-			for _, d := range g.dependents[cur] {
+			results[cur.i] = cur.r
+			finished++
+			emit(Event{Kind: EventFinished, ID: cur.r.ID, Result: cur.r})
+			for _, d := range g.dependents[cur.i] {
 				if final[d] {
 					continue
 				}
-				se := &SkippedError{FailedDep: failed}
-				if cur != i {
-					se.Via = nodes[cur].ID
+				if cur.r.Status == StatusSucceeded || nodes[d].AfterAll {
+					waiting[d]--
+					if waiting[d] == 0 {
+						push(d)
+					}
+					continue
 				}
-				finish(d, Result{ID: nodes[d].ID, Status: StatusSkipped, Err: se})
-				queue = append(queue, d)
+				final[d] = true
+				queue = append(queue, item{d, Result{ID: nodes[d].ID, Status: StatusSkipped, Err: skippedBecause(nodes[cur.i].ID, cur.r)}})
 			}
 		}
 	}
 
 	for finished < n {
-		// Start what may start.
-		for ctx.Err() == nil {
+		// Start what may start. Once ctx ended, only AfterAll nodes do;
+		// the others are skipped as they become ready.
+		for {
 			var i int
 			switch {
 			case readyUnlimited.Len() > 0:
@@ -205,22 +225,36 @@ func RunGraph(ctx context.Context, nodes []Node, opts GraphOptions) ([]Result, e
 			if i < 0 {
 				break
 			}
+			if err := ctx.Err(); err != nil && !nodes[i].AfterAll {
+				if !nodes[i].Unlimited {
+					bounded--
+				}
+				finish(i, Result{ID: nodes[i].ID, Status: StatusSkipped, Err: &SkippedError{Cause: err}})
+				continue
+			}
 			running++
 			emit(Event{Kind: EventStarted, ID: nodes[i].ID})
 			go func(i int) {
 				doneCh <- done{i, runNode(ctx, nodes[i])}
 			}(i)
 		}
+		if finished == n {
+			break
+		}
 		if running == 0 {
-			// Nothing runs and nothing can start: the context ended (a
-			// validated graph always has a ready node otherwise).
+			// Nothing runs and nothing can start: unreachable for a
+			// validated graph (ready nodes start or, once ctx ended, are
+			// skipped), but never hang.
 			cause := ctx.Err()
 			if cause == nil {
-				cause = errors.New("scheduler stalled") // unreachable for a validated graph
+				cause = errors.New("scheduler stalled")
 			}
 			for i := range nodes {
 				if !final[i] {
-					finish(i, Result{ID: nodes[i].ID, Status: StatusSkipped, Err: &SkippedError{Cause: cause}})
+					final[i] = true
+					results[i] = Result{ID: nodes[i].ID, Status: StatusSkipped, Err: &SkippedError{Cause: cause}}
+					finished++
+					emit(Event{Kind: EventFinished, ID: nodes[i].ID, Result: results[i]})
 				}
 			}
 			break
@@ -231,18 +265,21 @@ func RunGraph(ctx context.Context, nodes []Node, opts GraphOptions) ([]Result, e
 			bounded--
 		}
 		finish(d.i, d.r)
-		if d.r.Status == StatusSucceeded {
-			for _, dep := range g.dependents[d.i] {
-				waiting[dep]--
-				if waiting[dep] == 0 && !final[dep] {
-					push(dep)
-				}
-			}
-		} else {
-			skipDependents(d.i)
-		}
 	}
 	return results, nil
+}
+
+// skippedBecause says why a dependent of node id, which ended with r
+// (failed, or skipped itself), is skipped.
+func skippedBecause(id string, r Result) *SkippedError {
+	var prev *SkippedError
+	if r.Status == StatusSkipped && errors.As(r.Err, &prev) {
+		if prev.FailedDep == "" {
+			return &SkippedError{Cause: prev.Cause} // the run was stopped
+		}
+		return &SkippedError{FailedDep: prev.FailedDep, Via: id}
+	}
+	return &SkippedError{FailedDep: id}
 }
 
 // runNode calls n.Run, timing it and turning a panic into a failure.

@@ -380,3 +380,120 @@ func BenchmarkRunGraph(b *testing.B) {
 		}
 	}
 }
+
+// An AfterAll node runs once every dependency has finished — succeeded,
+// failed or skipped — and not before the last one; a failure passes through
+// it to nobody, while its own failure skips its dependents as usual.
+func TestRunGraphAfterAll(t *testing.T) {
+	// One recorder: each case's checks run before the next case starts.
+	rec := newRecorder()
+	ok := func() error { return nil }
+	boom := errors.New("boom")
+	slow := func() error { time.Sleep(20 * time.Millisecond); return nil }
+	tests := []struct {
+		name  string
+		nodes []Node
+		want  map[string]Status
+		// after: node → nodes that must have ended before it started.
+		after map[string][]string
+	}{
+		{
+			name: "dependencies succeed, fail and are skipped",
+			nodes: []Node{
+				{ID: "project", Run: rec.run("project", ok)},
+				{ID: "key.ok", DependsOn: []string{"project"}, Run: rec.run("key.ok", slow)},
+				{ID: "key.failed", DependsOn: []string{"project"}, Run: rec.run("key.failed", func() error { return boom })},
+				{ID: "gate", Run: rec.run("gate", func() error { return boom })},
+				{ID: "key.skipped", DependsOn: []string{"project", "gate"}, Run: rec.run("key.skipped", ok)},
+				{ID: "settle", AfterAll: true, DependsOn: []string{"key.ok", "key.failed", "key.skipped"}, Run: rec.run("settle", ok)},
+				{ID: "after.settle", DependsOn: []string{"settle"}, Run: rec.run("after.settle", ok)},
+			},
+			want: map[string]Status{"project": StatusSucceeded, "key.ok": StatusSucceeded, "key.failed": StatusFailed, "gate": StatusFailed,
+				"key.skipped": StatusSkipped, "settle": StatusSucceeded, "after.settle": StatusSucceeded},
+			after: map[string][]string{"settle": {"key.ok", "key.failed"}},
+		},
+		{
+			name: "a failed AfterAll node skips its dependents",
+			nodes: []Node{
+				{ID: "a", Run: rec.run("a", func() error { return boom })},
+				{ID: "settle", AfterAll: true, DependsOn: []string{"a"}, Run: rec.run("settle", func() error { return boom })},
+				{ID: "next", DependsOn: []string{"settle"}, Run: rec.run("next", ok)},
+			},
+			want: map[string]Status{"a": StatusFailed, "settle": StatusFailed, "next": StatusSkipped},
+		},
+		{
+			name: "skipping stops at an AfterAll node and resumes after it only on failure",
+			nodes: []Node{
+				{ID: "a", Run: rec.run("a", func() error { return boom })},
+				{ID: "b", DependsOn: []string{"a"}, Run: rec.run("b", ok)},
+				{ID: "settle", AfterAll: true, DependsOn: []string{"b"}, Run: rec.run("settle", ok)},
+				{ID: "c", DependsOn: []string{"settle", "b"}, Run: rec.run("c", ok)},
+			},
+			want: map[string]Status{"a": StatusFailed, "b": StatusSkipped, "settle": StatusSucceeded, "c": StatusSkipped},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			results, err := RunGraph(context.Background(), tt.nodes, GraphOptions{Parallelism: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range results {
+				if r.Status != tt.want[r.ID] {
+					t.Errorf("%s: %s (%v), want %s", r.ID, r.Status, r.Err, tt.want[r.ID])
+				}
+			}
+			for n, before := range tt.after {
+				for _, b := range before {
+					if rec.end[b] == 0 || rec.start[n] < rec.end[b] {
+						t.Errorf("%s started (%d) before %s ended (%d)", n, rec.start[n], b, rec.end[b])
+					}
+				}
+			}
+		})
+	}
+}
+
+// After the context ended, AfterAll nodes still run — once what they
+// depend on has finished, with the ended context — and nothing else starts.
+func TestRunGraphAfterAllRunsAfterCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := make(chan struct{})
+	var settleCtxErr atomic.Value
+	var ranLate atomic.Bool
+	nodes := []Node{
+		{ID: "key.running", Run: func(ctx context.Context) error {
+			cancel()
+			<-release // still busy after the cancel
+			return nil
+		}},
+		{ID: "key.queued", Run: func(ctx context.Context) error { ranLate.Store(true); return nil }},
+		{ID: "settle", AfterAll: true, DependsOn: []string{"key.running", "key.queued"}, Run: func(ctx context.Context) error {
+			settleCtxErr.Store(fmt.Sprint(ctx.Err()))
+			return nil
+		}},
+		{ID: "after.settle", DependsOn: []string{"settle"}, Run: func(ctx context.Context) error { ranLate.Store(true); return nil }},
+	}
+	go func() {
+		<-ctx.Done()
+		time.Sleep(10 * time.Millisecond)
+		close(release)
+	}()
+	results, err := RunGraph(ctx, nodes, GraphOptions{Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Status{StatusSucceeded, StatusSkipped, StatusSucceeded, StatusSkipped}
+	for i, r := range results {
+		if r.Status != want[i] {
+			t.Errorf("%s: %s (%v), want %s", r.ID, r.Status, r.Err, want[i])
+		}
+	}
+	if ranLate.Load() {
+		t.Error("a node that is not AfterAll started after the cancel")
+	}
+	if got := settleCtxErr.Load(); got != context.Canceled.Error() {
+		t.Errorf("the AfterAll node saw ctx error %v, want %v", got, context.Canceled)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +131,39 @@ func (e *env) applySet(set *model.Set, mod func(*apply.Options)) *apply.Report {
 	return r
 }
 
+// applyPlanOK applies p with the test options and fails the test unless
+// every action succeeded.
+func (e *env) applyPlanOK(p *plan.Plan) {
+	e.t.Helper()
+	r, err := apply.Apply(context.Background(), p, e.options())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	requireOK(e.t, r)
+}
+
+// notSucceeded returns the addresses of the actions that did not succeed,
+// in report order.
+func notSucceeded(r *apply.Report) []string {
+	var out []string
+	for _, o := range r.Actions {
+		if o.Status != apply.StatusSucceeded {
+			out = append(out, o.Address)
+		}
+	}
+	return out
+}
+
+// actionList returns a plan's actions as "kind address", sorted.
+func actionList(p *plan.Plan) []string {
+	var out []string
+	for _, a := range p.Actions {
+		out = append(out, string(a.Kind)+" "+a.Address)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // requireOK fails with every failed action's error.
 func requireOK(t testing.TB, r *apply.Report) {
 	t.Helper()
@@ -148,7 +182,7 @@ func requireOK(t testing.TB, r *apply.Report) {
 // converged asserts that a fresh plan has nothing to do and no problem, that
 // no project or key exists twice, that every live managed key's secret
 // was delivered to the secrets directory and authenticates, and that no key
-// still carries the delivery marker.
+// still carries the delivery marker, nor any project the batch's tag.
 func (e *env) converged(set *model.Set) {
 	e.t.Helper()
 	st := e.read(set)
@@ -164,6 +198,11 @@ func (e *env) converged(set *model.Set) {
 			e.t.Fatalf("project %s exists twice: %s and %s", lp.Key, other, lp.ID)
 		}
 		seen[lp.Key] = lp.ID
+		if raw, err := e.pc.Get(context.Background(), lp.Type, lp.ID); err != nil {
+			e.t.Fatal(err)
+		} else if v, tagged := raw.Metadata.Tags[model.TagPending]; tagged {
+			e.t.Fatalf("project %s (id %s) still carries the tag %s: %s after apply", lp.Key, lp.ID, model.TagPending, v)
+		}
 		if len(lp.Keys) != len(set.Projects[lp.Key].APIKeys) {
 			e.t.Fatalf("project %s has %d live managed keys, want %d", lp.Key, len(lp.Keys), len(set.Projects[lp.Key].APIKeys))
 		}

@@ -86,6 +86,16 @@ func (s *killDuringDelivery) Deliver(ctx context.Context, k apply.KeySecret) err
 	return nil
 }
 
+// rawTags returns a project's tags as the Project API stores them.
+func (e *env) rawTags(t testing.TB, lp *model.LiveProject) map[string]string {
+	t.Helper()
+	p, err := e.pc.Get(context.Background(), lp.Type, lp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Metadata.Tags
+}
+
 // rawKeys returns the owner's live keys of a project as Elasticsearch
 // stores them (metadata with slsync's markers), by id.
 func (e *env) rawKeys(t testing.TB, owner, projectID string) map[string]cloud.APIKey {
@@ -102,10 +112,13 @@ func (e *env) rawKeys(t testing.TB, owner, projectID string) map[string]cloud.AP
 }
 
 // An apply that dies between creating a key and delivering its secret
-// leaves the key marked pending (metadata slsync_pending); the next plan
-// rotates it, and applying that plan delivers a new secret, invalidates the
-// key whose secret was lost and leaves no key pending. A failing sink on
-// the way keeps the pending key valid (rotation order).
+// leaves the key marked pending — by its own metadata (slsync_pending), or,
+// in a project that apply created, by the project's slsync-pending tag; the
+// next plan rotates it (with a tagged project: every managed key of it, and
+// then removes the tag), and applying that plan delivers a new secret,
+// invalidates the key whose secret was lost and leaves nothing pending. A
+// failing sink on the way keeps the pending key valid (rotation order) and
+// the tag in place.
 func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 	cases := []struct {
 		name string
@@ -113,15 +126,19 @@ func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 		before string
 		// killed is the manifest of the apply that is killed.
 		killed string
+		// batch: the killed apply created the project, so its keys carry
+		// no marker of their own and the project carries the tag.
+		batch bool
 		// wantPlan is the plan after the kill.
 		wantPlan map[string]plan.Kind
 	}{
 		{
-			name:   "killed while delivering a new key",
+			name:   "killed while delivering a new key of a new project",
 			killed: pendingYAML,
+			batch:  true,
 			// "other" comes after app (parallelism 1): the kill left it
-			// uncreated.
-			wantPlan: map[string]plan.Kind{"api_key.p.app": plan.Rotate, "api_key.p.other": plan.Create},
+			// uncreated. The tag goes once app is rotated.
+			wantPlan: map[string]plan.Kind{"api_key.p.app": plan.Rotate, "api_key.p.other": plan.Create, "project.p": plan.Update},
 		},
 		{
 			// The new key is pending; whether the sinks got its secret or
@@ -166,21 +183,25 @@ func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 				t.Fatalf("the apply was not killed during app's delivery: %+v", r.Actions)
 			}
 
-			// What the kill left: app's new key, live and pending.
+			// What the kill left: app's new key, live and pending (by
+			// itself, or by its project's tag).
 			st := e.read(set)
 			lp := st.Managed[0]
 			var pending []*model.LiveAPIKey
 			for _, k := range lp.Keys {
-				if k.Key == "app" && k.Pending {
+				if k.Key == "app" && k.ID != oldID {
 					pending = append(pending, k)
 				}
 			}
-			if len(pending) != 1 {
-				t.Fatalf("want one pending live key app after the kill, have %+v", lp.Keys)
+			if len(pending) != 1 || pending[0].Pending == tc.batch || lp.KeysPending != tc.batch {
+				t.Fatalf("after the kill: project tagged %v, keys %+v; want one new key app, pending by the %s", lp.KeysPending, pending, map[bool]string{true: "project's tag", false: "key's metadata"}[tc.batch])
 			}
 			lost := pending[0]
-			if raw := e.rawKeys(t, "pend", lp.ID)[lost.ID]; raw.Metadata[model.MetaPending] != true || raw.Metadata["team"] != "a" {
+			if raw := e.rawKeys(t, "pend", lp.ID)[lost.ID]; (raw.Metadata[model.MetaPending] == true) == tc.batch || raw.Metadata["team"] != "a" {
 				t.Fatalf("the key as Elasticsearch stores it: metadata %v", raw.Metadata)
+			}
+			if tagged := e.rawTags(t, lp)[model.TagPending] == model.TagPendingKeys; tagged != tc.batch {
+				t.Fatalf("the project as the API stores it: tagged %v, want %v", tagged, tc.batch)
 			}
 
 			// The next plan rotates it, saying why.
@@ -199,6 +220,11 @@ func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 			rot := p.Action("api_key.p.app")
 			if rot.Observed.KeyID != lost.ID || !strings.Contains(rot.Reason, "not known to have been delivered") {
 				t.Fatalf("rotation of %s: reason %q", rot.Observed.KeyID, rot.Reason)
+			}
+			if tc.batch {
+				if u := p.Action("project.p"); fmt.Sprint(u.DependsOn) != "[api_key.p.app]" || !u.Changed("tags."+model.TagPending) {
+					t.Fatalf("the tag removal must wait for the rotation: %+v", u)
+				}
 			}
 
 			// A failing exec sink: the new key is invalidated, the pending
@@ -229,6 +255,9 @@ func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 			if a := e.plan(set, false).Action("api_key.p.app"); a == nil || a.Kind != plan.Rotate || a.Observed.KeyID != lost.ID {
 				t.Fatalf("after the failed delivery the plan should still rotate %s: %+v", lost.ID, a)
 			}
+			if tagged := e.rawTags(t, lp)[model.TagPending] != ""; tagged != tc.batch {
+				t.Fatalf("after the failed rotation the project is tagged %v, want %v", tagged, tc.batch)
+			}
 
 			// A working sink: a new secret is delivered, the lost key (and
 			// the old one) are invalidated, nothing is pending.
@@ -246,18 +275,21 @@ func TestKeyLeftPendingByAKilledApplyIsRotated(t *testing.T) {
 }
 
 // While its secret is being delivered, a new key is already live and marked
-// pending — so a kill at that instant is seen by the next plan, which
-// rotates it — and the old key of a rotation is still valid. After the
-// apply no key is pending (converged checks that too), and an update that
+// pending — by its own metadata, or in a project this apply creates by the
+// project's tag — so a kill at that instant is seen by the next plan, which
+// rotates it, and the old key of a rotation is still valid. After the apply
+// nothing is pending (converged checks that too), and an update that
 // clears the marker keeps the key's expiry instant.
 func TestKeyIsPendingUntilDelivered(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
 	v1 := loadYAML(t, pendingYAML)
 	v2 := loadYAML(t, strings.Replace(pendingYAML, "app: {", "app: {name: app-v2, ", 1))
+	v3 := loadYAML(t, strings.Replace(pendingYAML, "app: {", "app: {name: app-v2, ", 1)+"      third: {role_descriptors: {}}\n")
 
 	type seen struct {
 		id, keyName string
-		pending     bool
+		pending     bool // the key's own marker
+		tagged      bool // its project's tag
 		metadata    map[string]any
 		planKind    plan.Kind
 		planReason  string
@@ -287,6 +319,12 @@ func TestKeyIsPendingUntilDelivered(t *testing.T) {
 			return
 		}
 		s := seen{id: k.ID, keyName: k.KeyName}
+		p, err := e.pc.Get(context.Background(), model.Elasticsearch, k.ProjectID)
+		if err != nil {
+			fail(err)
+			return
+		}
+		s.tagged = p.Metadata.Tags[model.TagPending] == model.TagPendingKeys
 		for _, rk := range ks {
 			if rk.Metadata[model.MetaKey] == k.KeyName {
 				s.liveIDs = append(s.liveIDs, rk.ID)
@@ -323,16 +361,17 @@ func TestKeyIsPendingUntilDelivered(t *testing.T) {
 		}
 	}
 
+	// A new project: its keys are one batch under the project's tag.
 	run(v1)
 	if len(log) != 2 {
 		t.Fatalf("observed %d deliveries, want 2", len(log))
 	}
 	for _, s := range log {
-		if !s.pending {
-			t.Errorf("key %s was not marked pending while its secret was delivered (metadata %v)", s.keyName, s.metadata)
+		if s.pending || !s.tagged {
+			t.Errorf("key %s of a new project while its secret was delivered: marked %v (metadata %v), project tagged %v; want the project's tag only", s.keyName, s.pending, s.metadata, s.tagged)
 		}
-		if s.planKind != plan.Rotate || !strings.Contains(s.planReason, model.MetaPending) {
-			t.Errorf("a plan made while %s was delivered: %s (%s), want a rotation because it is pending", s.keyName, s.planKind, s.planReason)
+		if s.planKind != plan.Rotate || !strings.Contains(s.planReason, model.TagPending) {
+			t.Errorf("a plan made while %s was delivered: %s (%s), want a rotation because its project is tagged", s.keyName, s.planKind, s.planReason)
 		}
 	}
 	e.converged(v1)
@@ -347,8 +386,11 @@ func TestKeyIsPendingUntilDelivered(t *testing.T) {
 	// A rotation: the new key is pending during delivery, the old one
 	// still valid.
 	run(v2)
-	if len(log) != 1 || log[0].keyName != "app" || !log[0].pending {
+	if len(log) != 1 || log[0].keyName != "app" || !log[0].pending || log[0].tagged {
 		t.Fatalf("rotation deliveries: %+v", log)
+	}
+	if !strings.Contains(log[0].planReason, model.MetaPending) {
+		t.Errorf("a plan made during the rotation's delivery: %s", log[0].planReason)
 	}
 	if fmt.Sprint(log[0].liveIDs) != fmt.Sprint([]string{before["app"].ID, log[0].id}) && fmt.Sprint(log[0].liveIDs) != fmt.Sprint([]string{log[0].id, before["app"].ID}) {
 		t.Fatalf("during the rotation's delivery live keys were %v, want the old %s and the new %s", log[0].liveIDs, before["app"].ID, log[0].id)
@@ -365,6 +407,14 @@ func TestKeyIsPendingUntilDelivered(t *testing.T) {
 	if a := after["app"]; a.ID != log[0].id || a.Pending {
 		t.Fatalf("app after the rotation: %+v, want %s not pending", a, log[0].id)
 	}
+
+	// A key added to the existing project is marked by itself; the
+	// project is not tagged again.
+	run(v3)
+	if len(log) != 1 || log[0].keyName != "third" || !log[0].pending || log[0].tagged || log[0].planKind != plan.Rotate {
+		t.Fatalf("deliveries of a key added later: %+v", log)
+	}
+	e.converged(v3)
 }
 
 // sinkFunc adapts a function to apply.Sink.

@@ -348,7 +348,7 @@ func (b *builder) project(key string, s Source, aliases map[string]string) *Proj
 	if len(lp.Tags) > 0 {
 		spec.Tags = map[string]string{}
 		for k, v := range lp.Tags {
-			if k != model.TagOwner && k != model.TagKey {
+			if !model.IsReservedTag(k) {
 				spec.Tags[k] = v
 			}
 		}

@@ -79,7 +79,10 @@ func TestBuildAndMarshal(t *testing.T) {
 	es.OptimizedFor, es.SearchLake = "general_purpose", &model.SearchLake{SearchPower: ptr(100), BoostWindow: ptr(14)}
 	vec := live(model.Elasticsearch, id('b'), "vectors", "", "", nil)
 	vec.OptimizedFor = "vector"
-	obs := live(model.Observability, id('c'), "logs", "team", "logs", nil) // managed: keeps its key
+	// Managed: keeps its key. A tag slsync reserves (here as a live
+	// project not normalised by state would carry it) is never exported:
+	// the manifest loader refuses it.
+	obs := live(model.Observability, id('c'), "logs", "team", "logs", map[string]string{model.TagPending: model.TagPendingKeys, "tier": "silver"})
 	obs.ProductTier = "complete"
 	sec := live(model.Security, id('d'), "siem", "", "", nil)
 	sec.ProductTypes = []model.ProductType{{ProductLine: "security", ProductTier: "essentials"}}
@@ -147,6 +150,7 @@ func TestBuildAndMarshal(t *testing.T) {
 		"optimized_for: vector",
 		"boost_window: 14",
 		"env: prod",
+		"tier: silver",
 		"product_line: security",
 		"expiration: 11d",
 		"# key id k1",
@@ -159,7 +163,7 @@ func TestBuildAndMarshal(t *testing.T) {
 		}
 	}
 	for _, unwanted := range []string{"general_purpose", "search_power", "product_tier: complete", "standard", "theirs", "kibana", "derived", "old", "twin",
-		"foreign", "allow_restricted_indices", "transient_metadata", "slsync_", "100.0"} {
+		"foreign", "allow_restricted_indices", "transient_metadata", "slsync_", "slsync-", "100.0"} {
 		if strings.Contains(out, unwanted) {
 			t.Errorf("output holds %q:\n%s", unwanted, out)
 		}

@@ -107,13 +107,16 @@ func TestLoadReportsEachRuleAtItsKey(t *testing.T) {
 		},
 		{
 			name: "tags: syntax, reserved names, too many",
-			files: map[string]string{"a.yaml": esProject + "    tags:\n      slsync-owner: x\n      Team: a\n      env: Prod\n" +
-				"  many:\n    type: elasticsearch\n    name: M\n    region_id: aws-us-east-1\n    tags: {" + manyTags(63) + "}\n"},
+			files: map[string]string{"a.yaml": esProject + "    tags:\n      slsync-owner: x\n      Team: a\n      env: Prod\n      slsync-pending: keys\n" +
+				"  many:\n    type: elasticsearch\n    name: M\n    region_id: aws-us-east-1\n    tags: {" + manyTags(62) + "}\n" +
+				"  enough:\n    type: elasticsearch\n    name: E\n    region_id: aws-us-east-1\n    tags: {" + manyTags(61) + "}\n"},
 			want: []want{
-				{at: "a.yaml:8:7", path: "projects.alpha.tags.slsync-owner", msg: `invalid key "slsync-owner": the tags slsync-owner and slsync-key are reserved`},
+				{at: "a.yaml:8:7", path: "projects.alpha.tags.slsync-owner", msg: `invalid key "slsync-owner": the tags slsync-owner, slsync-key and slsync-pending are reserved`},
 				{at: "a.yaml:9:7", path: "projects.alpha.tags.Team", msg: `invalid key "Team": a tag key is 1-32 characters`},
 				{at: "a.yaml:10:7", path: "projects.alpha.tags.env", msg: `invalid value "Prod": a tag value is`},
-				{at: "a.yaml:15:5", path: "projects.many.tags", msg: "has 63 entries; tags is a mapping of at most 62 user tags"},
+				{at: "a.yaml:11:7", path: "projects.alpha.tags.slsync-pending", msg: `invalid key "slsync-pending": the tags slsync-owner, slsync-key and slsync-pending are reserved`},
+				// 61 user tags + slsync's three = the API's 64.
+				{at: "a.yaml:16:5", path: "projects.many.tags", msg: "has 62 entries; tags is a mapping of at most 61 user tags"},
 			},
 		},
 		{

@@ -41,6 +41,31 @@ type LiveProject struct {
 	// not read. Elasticsearch lets only a key's owner update it, so the plan
 	// adopts only unmanaged keys this user owns (see LiveAPIKey.OwnedBy).
 	KeysUsername string
+	// KeysPending is the TagPending tag: an apply created this project and
+	// its keys and has not (yet) recorded that every key's secret reached
+	// the sinks. The plan treats every managed key of the project as
+	// pending (see LiveAPIKey.Pending) and removes the tag after rotating
+	// them.
+	KeysPending bool
+}
+
+// TagPending is the tag apply creates a project with when it also creates
+// the project's keys in the same run: one marker for the whole batch
+// instead of a metadata marker (MetaPending) and a clearing update per key.
+// apply removes it once every key of the project reached a known end
+// (delivered, or never live); a project that still carries it was left by
+// an apply that stopped in between. Its value is TagPendingKeys. Like
+// TagOwner and TagKey it is reserved: manifests cannot set it and it is
+// never a user tag.
+const (
+	TagPending     = "slsync-pending"
+	TagPendingKeys = "keys"
+)
+
+// IsReservedTag reports whether a tag key is one slsync sets itself
+// (TagOwner, TagKey, TagPending): never part of a project's user tags.
+func IsReservedTag(k string) bool {
+	return k == TagOwner || k == TagKey || k == TagPending
 }
 
 // Managed reports whether the project carries the given owner's tags.

@@ -177,6 +177,9 @@ func (c *computer) run() {
 	// Key actions.
 	for _, w := range keys {
 		c.diffKeys(w.desired, w.live, w.dep)
+		if w.live != nil && w.live.KeysPending && w.dep == "" {
+			c.clearKeysPending(w.desired, w.live)
+		}
 	}
 }
 
@@ -597,7 +600,7 @@ func tagChanges(want, have map[string]string) []Change {
 	}
 	var out []Change
 	for _, k := range model.SortedKeys(keys) {
-		if k == model.TagOwner || k == model.TagKey {
+		if model.IsReservedTag(k) {
 			continue // reserved; never part of the user's set
 		}
 		w, wok := want[k]

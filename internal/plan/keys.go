@@ -75,7 +75,7 @@ func (c *computer) diffKeys(d *model.Project, lp *model.LiveProject, dep string)
 				break
 			}
 		}
-		main := c.diffKey(d, want, keep, obs)
+		main := c.diffKey(d, want, keep, obs, lp.KeysPending)
 		for _, k := range group {
 			if k == keep {
 				continue
@@ -155,8 +155,9 @@ func (c *computer) invalidate(pk, name string, k *model.LiveAPIKey, obs Observed
 }
 
 // diffKey compares one desired key with the live key kept for it and plans a
-// rotation, an update or nothing.
-func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAPIKey, obs Observed) *Action {
+// rotation, an update or nothing. batchPending says the key's project
+// carries the TagPending tag.
+func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAPIKey, obs Observed, batchPending bool) *Action {
 	now := c.opts.Now
 	var changes []Change
 	var rotate []string
@@ -173,6 +174,13 @@ func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAP
 		// Only a new key, delivered before this one is invalidated, is
 		// known to be in the sinks.
 		rotate = append(rotate, "its secret is not known to have been delivered (metadata "+model.MetaPending+" is still set: an apply stopped between creating the key and delivering its secret)")
+	}
+	if batchPending {
+		// apply creates the keys of a project it creates in the same run
+		// under one project-level marker instead of one per key: while the
+		// tag is there, no key of the project is known to be delivered.
+		rotate = append(rotate, fmt.Sprintf("its secret is not known to have been delivered (project %s still carries the tag %s: the apply that created the project and its keys stopped before every key's secret was known to be delivered)",
+			d.Key, model.TagPending))
 	}
 	if l.Expired(now) {
 		rotate = append(rotate, "it expired at "+l.ExpiresAt.UTC().Format(time.RFC3339))
@@ -270,4 +278,57 @@ func keyCreateChanges(k *model.APIKey) []Change {
 		out = append(out, Change{Path: "metadata", After: plainMap(k.Metadata)})
 	}
 	return out
+}
+
+// clearKeysPending plans removing the TagPending tag from a managed project
+// that still carries it (left by an apply that created the project and its
+// keys and stopped before every key's secret was known to be delivered).
+// diffKeys has planned a rotation of every managed key of the project (and
+// the invalidation of those no longer wanted); the tag goes only after all
+// of them succeeded, so that a failed rotation leaves it for the next plan.
+// It joins the project's update when there is one (one address, one PATCH).
+func (c *computer) clearKeysPending(d *model.Project, lp *model.LiveProject) {
+	if c.live.KeyErrors[d.Key] != nil {
+		return // the keys could not be read: a Problem says so, nothing is rotated
+	}
+	if lp.KeysUsername == "" {
+		// Not read (no credentials, and the manifest declares no keys):
+		// keys whose secret may be lost could be live, so the tag stays.
+		c.warn(projectAddress(d.Key), fmt.Sprintf("project %s (id %s) carries the tag %s (an apply stopped before every key's secret was known to be delivered), but its keys were not read for lack of credentials, so the tag stays; store them with `slsync credentials set %s` and plan again to rotate its keys",
+			d.Key, lp.ID, model.TagPending, d.Key), d.At)
+		return
+	}
+	var deps []string
+	for _, a := range c.actions {
+		if a.Resource == ResourceAPIKey && a.ProjectKey == d.Key && a.Observed.KeyID != "" {
+			deps = append(deps, a.Address)
+		}
+	}
+	why := fmt.Sprintf("tag %s is removed once every managed key of the project has a new, delivered secret (%d rotated or invalidated first)", model.TagPending, len(deps))
+	if len(deps) == 0 {
+		why = fmt.Sprintf("tag %s is removed: the project has no live managed key whose secret could be lost", model.TagPending)
+	}
+	ch := Change{Path: "tags." + model.TagPending, Before: model.TagPendingKeys, After: nil}
+	a := c.projectAction[d.Key]
+	switch {
+	case a == nil:
+		a = c.add(&Action{
+			Address:    projectAddress(d.Key),
+			Resource:   ResourceProject,
+			Kind:       Update,
+			ProjectKey: d.Key,
+			Reason:     fmt.Sprintf("an apply created project %s with its API keys and stopped before recording that every key's secret was delivered; ", d.Key) + why,
+			Project:    d,
+			Observed:   observedProject(lp),
+		})
+		c.projectAction[d.Key] = a
+	case a.Kind == Update:
+		a.Reason += "; " + why
+	default:
+		return // a (refused) replace: the plan does not run
+	}
+	a.Changes = append(a.Changes, ch)
+	for _, dep := range deps {
+		a.DependsOn = appendUnique(a.DependsOn, dep)
+	}
 }

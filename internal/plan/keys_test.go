@@ -306,6 +306,101 @@ func TestKeyDiffRules(t *testing.T) {
 			},
 		},
 		{
+			name: "project still tagged slsync-pending: every managed key rotated, then the tag removed",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].KeysUsername = true, "admin"
+				// A key of another owner in the project is not ours to rotate.
+				k := liveKey(t, &model.APIKey{Key: "theirs"}, "k9", `{}`, now, 0)
+				k.Owner = "other-team"
+				l.Managed[1].Keys = append(l.Managed[1].Keys, k)
+			},
+			want: []string{"rotate api_key.search.inherit", "rotate api_key.search.noop", "rotate api_key.search.reader", "update project.search"},
+			check: func(t *testing.T, p *Plan) {
+				for _, addr := range []string{"api_key.search.inherit", "api_key.search.noop", "api_key.search.reader"} {
+					a := p.Action(addr)
+					if !strings.Contains(a.Reason, "not known to have been delivered") || !strings.Contains(a.Reason, "project search still carries the tag "+model.TagPending) {
+						t.Errorf("%s: reason %q", addr, a.Reason)
+					}
+				}
+				pa := p.Action("project.search")
+				if fmt.Sprint(pa.DependsOn) != "[api_key.search.inherit api_key.search.noop api_key.search.reader]" || pa.Observed.ProjectID == "" {
+					t.Errorf("the tag must go only after the rotations: depends on %v, observed %+v", pa.DependsOn, pa.Observed)
+				}
+				if len(pa.Changes) != 1 {
+					t.Fatalf("changes %+v", pa.Changes)
+				}
+				expectChange(t, pa, "tags."+model.TagPending, model.TagPendingKeys, nil)
+			},
+		},
+		{
+			name: "tagged project whose keys the manifest drops: invalidations, then the tag removed",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].KeysUsername = true, "admin"
+				s.Projects["search"].APIKeys = map[string]*model.APIKey{}
+			},
+			want: []string{"invalidate api_key.search.inherit", "invalidate api_key.search.noop", "invalidate api_key.search.reader", "update project.search"},
+			check: func(t *testing.T, p *Plan) {
+				if d := p.Action("project.search").DependsOn; fmt.Sprint(d) != "[api_key.search.inherit api_key.search.noop api_key.search.reader]" {
+					t.Errorf("depends on %v", d)
+				}
+			},
+		},
+		{
+			name: "tagged project without managed keys: just the tag removal",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].KeysUsername = true, "admin"
+				l.Managed[1].Keys = nil
+				s.Projects["search"].APIKeys = map[string]*model.APIKey{}
+			},
+			want: []string{"update project.search"},
+			check: func(t *testing.T, p *Plan) {
+				a := p.Action("project.search")
+				if len(a.DependsOn) != 0 || !strings.Contains(a.Reason, "no live managed key") {
+					t.Errorf("depends on %v, reason %q", a.DependsOn, a.Reason)
+				}
+			},
+		},
+		{
+			name: "tagged project that also changes: one update, after the rotations",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].KeysUsername = true, "admin"
+				s.Projects["search"].Name = "Renamed"
+			},
+			want: []string{"rotate api_key.search.inherit", "rotate api_key.search.noop", "rotate api_key.search.reader", "update project.search"},
+			check: func(t *testing.T, p *Plan) {
+				a := p.Action("project.search")
+				if !a.Changed("name") || !a.Changed("tags."+model.TagPending) || len(a.DependsOn) != 3 || !strings.Contains(a.Reason, model.TagPending) {
+					t.Errorf("update %+v", a)
+				}
+			},
+		},
+		{
+			name: "tagged project whose keys were not read (no credentials, no keys declared): the tag stays, with a warning",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].Keys = true, nil
+				s.Projects["search"].APIKeys = map[string]*model.APIKey{}
+			},
+			want: nil,
+			check: func(t *testing.T, p *Plan) {
+				if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0].Message, "the tag stays") {
+					t.Errorf("warnings %+v", p.Warnings)
+				}
+			},
+		},
+		{
+			name: "tagged project whose keys cannot be read: neither rotations nor tag removal",
+			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
+				l.Managed[1].KeysPending, l.Managed[1].KeysUsername = true, "admin"
+				l.KeyErrors = map[string]error{"search": fmt.Errorf("no credentials")}
+			},
+			want: []string{"problem project.search"},
+			check: func(t *testing.T, p *Plan) {
+				if len(p.Problems) != 1 {
+					t.Errorf("problems %+v", p.Problems)
+				}
+			},
+		},
+		{
 			name: "another owner's key in the live list is never touched",
 			mutate: func(t *testing.T, s *model.Set, l *model.LiveState) {
 				k := liveKey(t, &model.APIKey{Key: "theirs"}, "k9", `{}`, now, 0)
@@ -324,7 +419,7 @@ func TestKeyDiffRules(t *testing.T) {
 				t.Fatalf("actions:\n  got  %q\n  want %q\n%s", got, tt.want, renderString(t, p))
 			}
 			for _, a := range p.Actions {
-				if a.Kind == Update || a.Kind == Rotate {
+				if a.Resource == ResourceAPIKey && (a.Kind == Update || a.Kind == Rotate) {
 					if a.Observed.KeyID == "" || a.Key == nil {
 						t.Errorf("%s lacks what apply needs: key id %q, desired %v", a.Address, a.Observed.KeyID, a.Key)
 					}

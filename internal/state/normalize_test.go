@@ -66,6 +66,12 @@ func TestNormalizeProject(t *testing.T) {
 				ProductTypes: []model.ProductType{{ProductLine: "security", ProductTier: "essentials"}},
 				SearchLake:   &model.SearchLake{DataRetention: &model.DataRetention{MaxRetentionDays: &maxd}}},
 				ID: "bbbbbb0123456789abcdef0123456789", FullAlias: "sec-bbbbbb", Owner: "other"}},
+		// An apply created it with its keys and had not recorded their
+		// delivery: the marker is state, never a user tag.
+		{"keys pending", model.Elasticsearch, `{"id":"cccccc0123456789abcdef0123456789","name":"New","alias":"new-cccccc","region_id":"aws-us-east-1",
+			"metadata":{"tags":{"slsync-owner":"team","slsync-key":"new","slsync-pending":"keys","team":"a"}}}`,
+			&model.LiveProject{Project: model.Project{Key: "new", Type: model.Elasticsearch, Name: "New", Alias: "new", RegionID: "aws-us-east-1",
+				Tags: map[string]string{"team": "a"}}, ID: "cccccc0123456789abcdef0123456789", FullAlias: "new-cccccc", Owner: "team", KeysPending: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

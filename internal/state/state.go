@@ -554,15 +554,16 @@ func sortProjects(ps []*model.LiveProject, byKey bool) {
 }
 
 // NormalizeProject turns an API project into the manifest's form: the alias
-// without its system suffix, owner and key from the slsync tags, user tags
-// without them (never nil), type-specific fields as returned.
+// without its system suffix, owner, key and KeysPending from the slsync
+// tags, user tags without them (never nil), type-specific fields as
+// returned.
 func NormalizeProject(typ model.ProjectType, p cloud.Project) *model.LiveProject {
 	if p.Type != "" {
 		typ = p.Type
 	}
 	tags := make(map[string]string, len(p.Metadata.Tags))
 	for k, v := range p.Metadata.Tags {
-		if k != model.TagOwner && k != model.TagKey {
+		if !model.IsReservedTag(k) {
 			tags[k] = v
 		}
 	}
@@ -597,7 +598,15 @@ func NormalizeProject(typ model.ProjectType, p cloud.Project) *model.LiveProject
 		CloudID:   p.CloudID,
 		Owner:     p.Metadata.Tags[model.TagOwner],
 		Endpoints: endpoints,
+		// Any value counts: the tag exists only while keys may be
+		// undelivered.
+		KeysPending: hasTag(p.Metadata.Tags, model.TagPending),
 	}
+}
+
+func hasTag(tags map[string]string, k string) bool {
+	_, ok := tags[k]
+	return ok
 }
 
 // StripAliasSuffix removes the system suffix "-<first 6 characters of id>"
