@@ -172,8 +172,9 @@ type esResult struct {
 func esOK(body any) esResult   { return esResult{status: http.StatusOK, body: body} }
 func esFail(e *esErr) esResult { return esResult{err: e} }
 
-// commonParams are accepted by every Elasticsearch endpoint. Choice:
-// filter_path is accepted and ignored (the response is not filtered).
+// commonParams are accepted by every Elasticsearch endpoint. filter_path
+// filters successful responses (filterpath.go); the others change nothing a
+// client decodes. Choice: `pretty` and `human` are accepted and ignored.
 var commonParams = []string{"pretty", "human", "error_trace", "filter_path", "format"}
 
 // esRoute runs fn for a request to project {id}'s Elasticsearch, after the
@@ -251,7 +252,13 @@ func writeES(w http.ResponseWriter, r *http.Request, res esResult) {
 		writeESErr(w, res.err)
 		return
 	}
-	writeJSON(w, res.status, res.body)
+	body := res.body
+	if fp := r.URL.Query().Get("filter_path"); fp != "" && !res.proxy {
+		if filtered, err := filterResponse(body, fp); err == nil {
+			body = filtered
+		}
+	}
+	writeJSON(w, res.status, body)
 }
 
 func checkParams(r *http.Request, esPath string, allowed []string) *esErr {

@@ -13,8 +13,9 @@ import (
 )
 
 // The query API's DSL subset (reference §4): bool, term, terms, match, ids,
-// prefix, wildcard, exists, range and match_all over the API key fields
-// Elasticsearch exposes, with from/size/sort/search_after. Queries run over
+// prefix, wildcard, exists, range, simple_query_string (sqs.go) and
+// match_all over the API key fields Elasticsearch exposes, with
+// from/size/sort/search_after and aggregations (aggs.go). Queries run over
 // one project's keys only (keys are stored per project), and metadata is
 // pre-flattened per key, so a query never scans other projects' keys.
 
@@ -153,8 +154,7 @@ func (qp *queryParser) parse(raw json.RawMessage) (pred, *esErr) {
 		case "range":
 			return qp.parseRange(body)
 		case "simple_query_string":
-			return nil, esBadRequest("illegal_argument_exception",
-				"Query type [simple_query_string] is not supported by the slsync emulator (Elasticsearch supports it); use bool with term/prefix/wildcard")
+			return qp.parseSimpleQueryString(body)
 		default:
 			if unsupportedQueries[typ] {
 				return nil, esBadRequest("illegal_argument_exception", fmt.Sprintf("Query type [%s] is not supported for API Key query", typ))
@@ -904,7 +904,8 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 		from, size := 0, 10
 		var sorts []sortSpec
 		var after []json.RawMessage
-		var haveAfter bool
+		var haveAfter, haveAggs bool
+		var aggs []aggSpec
 		fields, e := c.fields(parser, false)
 		if e != nil {
 			return esFail(e)
@@ -936,8 +937,10 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 				}
 				after, haveAfter = arr, true
 			case "aggs", "aggregations":
-				return esFail(esBadRequest("illegal_argument_exception",
-					"aggregations in the API key query are not supported by the slsync emulator"))
+				if aggs, e = qp.parseAggs(f.raw); e != nil {
+					return esFail(e)
+				}
+				haveAggs = true
 			default:
 				return esFail(f.unknown(parser))
 			}
@@ -1005,6 +1008,18 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 			sort.SliceStable(hits, func(i, j int) bool { return cmp(hits[i].vals, hits[j].vals) < 0 })
 		}
 		total := len(hits)
+		var aggResult map[string]any
+		if haveAggs {
+			matched := make([]*apiKey, len(hits))
+			for i, h := range hits {
+				matched[i] = h.k
+			}
+			typedKeys, e := esBool(c.r, "typed_keys")
+			if e != nil {
+				return esFail(e)
+			}
+			aggResult = runAggs(aggs, matched, typedKeys)
+		}
 		if haveAfter {
 			i := sort.Search(len(hits), func(i int) bool { return cmp(hits[i].vals, afterVals) > 0 })
 			hits = hits[i:]
@@ -1027,6 +1042,10 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 			}
 			out = append(out, v)
 		}
-		return esOK(map[string]any{"total": total, "count": len(out), "api_keys": out})
+		resp := map[string]any{"total": total, "count": len(out), "api_keys": out}
+		if haveAggs {
+			resp["aggregations"] = aggResult
+		}
+		return esOK(resp)
 	})
 }
