@@ -38,6 +38,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/roledesc
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGoYAML$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentials$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/cloud
 
 test: vet fmt-check unit conformance fuzz
 
