@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGoYAML$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentials$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/cloud
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./internal/emulator
 
 test: vet fmt-check unit conformance fuzz
 

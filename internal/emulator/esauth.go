@@ -454,9 +454,9 @@ func esObject(body []byte, parser string) ([]esField, *esErr) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	pos := func(off int64) (int, int) {
-		if off > int64(len(body)) {
-			off = int64(len(body))
-		}
+		// off is derived from decoded key lengths, which differ from the
+		// raw bytes for escapes and invalid UTF-8 (decoded as U+FFFD): clamp.
+		off = max(0, min(off, int64(len(body))))
 		line := 1 + bytes.Count(body[:off], []byte{'\n'})
 		col := int(off) - bytes.LastIndexByte(body[:off], '\n')
 		return line, col
