@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/alecthomas/kong"
 )
@@ -78,6 +79,21 @@ func IsTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// TerminalWidth returns the width of the terminal w writes to: asked of the
+// terminal, else $COLUMNS, else 80. Live status lines use it to stay on one
+// row (a wrapped line cannot be redrawn in place).
+func TerminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && IsTerminal(w) {
+		if n := ttyColumns(f); n > 0 {
+			return n
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }
 
 // UseColor reports whether output to w may carry ANSI colour: only on a

@@ -67,7 +67,7 @@ func applyOptions(app *App, l *live, sink apply.Sink, parallelism, maxDeletes in
 // once the run is over. An error is apply.Apply's own (the plan could not be
 // run at all); failed actions are in the report.
 func runApply(ctx context.Context, w io.Writer, p *plan.Plan, opts apply.Options) (*apply.Report, error) {
-	prog := apply.NewProgress(w, apply.ProgressOptions{Terminal: IsTerminal(w), Color: UseColor(w)})
+	prog := apply.NewProgress(w, apply.ProgressOptions{Terminal: IsTerminal(w), Color: UseColor(w), Width: TerminalWidth(w)})
 	opts.Progress = prog
 	rep, err := apply.Apply(ctx, p, opts)
 	prog.Close()
