@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,31 +34,60 @@ esac
 // pull-request job posts one comment holding the plan (and updates it in
 // place on the next push), with no secret in it; the merge job's apply
 // hands every created key to store-secret.sh, which stores it with gh.
-func TestCIExampleGitHub(t *testing.T) {
+// ciPipeline runs a CI pipeline's scripts against the emulator with a fake
+// of the CI service's CLI (gh, curl) first on PATH, the built slsync next.
+type ciPipeline struct {
+	t    *testing.T
+	root string   // the repository
+	log  string   // where the fake records its calls
+	env  []string // the pipeline's environment
+}
+
+// newCIPipeline installs fakeScript as the command fakeName; logVar names
+// the variable that tells the fake where to record.
+func newCIPipeline(t *testing.T, e *applyEnv, fakeName, fakeScript, logVar string, env ...string) *ciPipeline {
+	t.Helper()
 	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("jq is not installed; store-secret.sh needs it")
+		t.Skip("jq is not installed; the CI scripts need it")
 	}
-	e := newApplyEnv(t, emulator.Options{})
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
 	fake := t.TempDir()
-	if err := os.WriteFile(filepath.Join(fake, "gh"), []byte(fakeGH), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(fake, fakeName), []byte(fakeScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	log := filepath.Join(t.TempDir(), "gh.log")
-	env := append(e.env(),
-		"PATH="+fake+":"+filepath.Dir(binPath)+":"+os.Getenv("PATH"),
-		"GH_LOG="+log, "GITHUB_REPOSITORY=acme/fleet", "PR_NUMBER=7", "MANIFESTS="+filepath.Join(root, "examples", "fleet"))
+	log := filepath.Join(t.TempDir(), fakeName+".log")
+	full := append([]string{"HOME=" + t.TempDir(), logVar + "=" + log,
+		"PATH=" + fake + ":" + filepath.Dir(binPath) + ":" + os.Getenv("PATH")}, e.env()...)
+	return &ciPipeline{t: t, root: root, log: log, env: append(full, env...)}
+}
+
+// path is a file of the repository.
+func (c *ciPipeline) path(elem ...string) string {
+	return filepath.Join(append([]string{c.root}, elem...)...)
+}
+
+// run runs a command with the pipeline's environment: its output and exit code.
+func (c *ciPipeline) run(name string, args ...string) (string, int) {
+	c.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestCIExampleGitHub(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	ci := newCIPipeline(t, e, "gh", fakeGH, "GH_LOG",
+		"GITHUB_REPOSITORY=acme/fleet", "PR_NUMBER=7", "MANIFESTS="+filepath.Join("..", "..", "examples", "fleet"))
+	log := ci.log
 	script := func(name string, args ...string) (string, int) {
-		cmd := exec.Command(filepath.Join(root, "examples", "ci", name), args...)
-		cmd.Env = append([]string{"HOME=" + t.TempDir()}, env...)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return ci.run(ci.path("examples", "ci", name), args...)
 	}
 
 	// Pull request: plan-comment.sh exits 2 (changes) and posts the plan.
@@ -71,11 +101,9 @@ func TestCIExampleGitHub(t *testing.T) {
 	}
 
 	// Merge: apply with the exec sink (the workflow's apply step).
-	cmd := exec.Command(binPath, "apply", "-f", filepath.Join(root, "examples", "fleet"), "--auto-approve",
-		"--secrets-exec", filepath.Join(root, "examples", "ci", "store-secret.sh"))
-	cmd.Env = append([]string{"HOME=" + t.TempDir()}, env...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("apply: %v\n%s", err, b)
+	if out, code := ci.run(binPath, "apply", "-f", ci.path("examples", "fleet"), "--auto-approve",
+		"--secrets-exec", ci.path("examples", "ci", "store-secret.sh")); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
 	}
 	secrets, _ := os.ReadFile(log + ".secrets")
 	stored := map[string]string{}

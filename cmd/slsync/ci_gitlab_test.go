@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,33 +46,12 @@ esac
 // request gets one note with the plan, replaced on the next push; apply's
 // exec sink stores every created key as a masked CI/CD variable.
 func TestCIExampleGitLab(t *testing.T) {
-	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("jq is not installed; the GitLab scripts need it")
-	}
 	e := newApplyEnv(t, emulator.Options{})
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	fake := t.TempDir()
-	if err := os.WriteFile(filepath.Join(fake, "curl"), []byte(fakeCurl), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(t.TempDir(), "curl.log")
-	fleet := filepath.Join(root, "examples", "fleet")
-	env := append([]string{"HOME=" + t.TempDir()}, append(e.env(),
-		"PATH="+fake+":"+filepath.Dir(binPath)+":"+os.Getenv("PATH"),
-		"CURL_LOG="+log, "CI_API_V4_URL=https://gitlab.example/api/v4", "CI_PROJECT_ID=9",
-		"CI_MERGE_REQUEST_IID=5", "GITLAB_API_TOKEN=glpat-test", "MANIFESTS="+fleet)...)
-	run := func(name string, args ...string) (string, int) {
-		cmd := exec.Command(name, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
-	}
+	fleet := filepath.Join("..", "..", "examples", "fleet")
+	ci := newCIPipeline(t, e, "curl", fakeCurl, "CURL_LOG",
+		"CI_API_V4_URL=https://gitlab.example/api/v4", "CI_PROJECT_ID=9",
+		"CI_MERGE_REQUEST_IID=5", "GITLAB_API_TOKEN=glpat-test", "MANIFESTS="+fleet)
+	root, log, run := ci.root, ci.log, ci.run
 	note := filepath.Join(root, "examples", "ci", "plan-note-gitlab.sh")
 
 	out, code := run(note)
