@@ -298,3 +298,20 @@ func TestApplyLockedByAnotherApply(t *testing.T) {
 		t.Fatalf("projects: %v", got)
 	}
 }
+
+// Manifest errors are reported before anything needs an API key or the
+// network: plan, apply and adopt on a broken set without EC_API_KEY show the
+// located errors, not "no Elastic Cloud API key".
+func TestManifestErrorsComeFirst(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"m.yaml": "owner: o\nprojects:\n  p:\n    type: elasticsearch\n    name: P\n    region_id: aws-us-east-1\n    colour: blue\n"})
+	for _, args := range [][]string{
+		{"plan", "-f", dir},
+		{"apply", "-f", dir, "--auto-approve"},
+		{"adopt", "-f", dir, "p", "--auto-approve"},
+	} {
+		r := runCLI(t, "", nil, "", args...)
+		if r.Code != exitError || !strings.Contains(r.Stderr, "m.yaml:7:5:") || strings.Contains(r.Stderr, "API key") {
+			t.Errorf("%v: want the located manifest error and exit 1, got %+v", args, r)
+		}
+	}
+}

@@ -29,11 +29,11 @@ adoption in Git, add 'adopt: true' to the project instead and run plan/apply.`
 
 func (c *AdoptCmd) Run(app *App) error {
 	ctx := app.Ctx
-	l, err := c.CloudFlags.connect(app)
+	set, err := loadManifests(app, c.File)
 	if err != nil {
 		return err
 	}
-	set, err := loadManifests(app, c.File)
+	l, err := c.CloudFlags.connect(app)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,11 @@ Exit codes: 0 everything succeeded (or nothing to do), 1 a refusal or a failed a
 func (c *ApplyCmd) Run(app *App) error {
 	tuneGCForManifests(c.File) // a short-lived process (watch, long-lived, does not)
 	ctx := app.Ctx
+	// Manifest errors first: they need no credentials and no network.
+	set, err := loadManifests(app, c.File)
+	if err != nil {
+		return err
+	}
 	l, err := c.CloudFlags.connect(app)
 	if err != nil {
 		return err
@@ -56,7 +61,7 @@ func (c *ApplyCmd) Run(app *App) error {
 	}
 	defer unlock()
 
-	p, err := c.makePlan(ctx, app, l)
+	p, err := c.makePlan(ctx, app, l, set)
 	if err != nil {
 		return err
 	}
@@ -95,9 +100,9 @@ func (c *ApplyCmd) Run(app *App) error {
 }
 
 // makePlan plans afresh, or loads and checks --plan FILE.
-func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live) (*plan.Plan, error) {
+func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live, set *model.Set) (*plan.Plan, error) {
 	if c.Plan == "" {
-		_, st, p, err := planOnce(ctx, app, &c.ManifestFlags, &c.CloudFlags, l, c.AllowReplace)
+		st, p, err := planSet(ctx, app, &c.CloudFlags, l, set, c.AllowReplace)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +119,7 @@ func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live) (*plan.Plan,
 			if err != nil {
 				return nil, err
 			}
-			_, _, p, err = planOnce(ctx, app, &c.ManifestFlags, &c.CloudFlags, l, c.AllowReplace)
+			_, p, err = planSet(ctx, app, &c.CloudFlags, l, set, c.AllowReplace)
 			if err != nil {
 				return nil, err
 			}
@@ -124,10 +129,6 @@ func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live) (*plan.Plan,
 	p, err := plan.Load(c.Plan)
 	if err != nil {
 		return nil, withExitCode(exitError, err)
-	}
-	set, err := loadManifests(app, c.File)
-	if err != nil {
-		return nil, err
 	}
 	if p.ManifestDigest != set.Digest {
 		return nil, withExitCode(exitError, &apply.StalePlanError{Reasons: []string{

@@ -26,11 +26,16 @@ Nothing is changed. Exit codes: 0 success, 1 error or a refused action; with
 
 func (c *PlanCmd) Run(app *App) error {
 	tuneGCForManifests(c.File) // a short-lived process (watch, long-lived, does not)
+	// Manifest errors first: they need no credentials and no network.
+	set, err := loadManifests(app, c.File)
+	if err != nil {
+		return err
+	}
 	l, err := c.CloudFlags.connect(app)
 	if err != nil {
 		return err
 	}
-	_, _, p, err := planOnce(app.Ctx, app, &c.ManifestFlags, &c.CloudFlags, l, c.AllowReplace)
+	_, p, err := planSet(app.Ctx, app, &c.CloudFlags, l, set, c.AllowReplace)
 	if err != nil {
 		return err
 	}
