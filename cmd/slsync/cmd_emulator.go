@@ -15,18 +15,20 @@ import (
 // EmulatorCmd runs the local emulator of the Serverless Project API and the
 // projects' Elasticsearch API key endpoints.
 type EmulatorCmd struct {
-	Addr        string        `default:"127.0.0.1:8787" help:"Address to listen on; loopback only unless --allow-remote."`
-	APIKey      string        `name:"api-key" env:"EC_API_KEY" help:"Cloud API key clients must send (prefer the EC_API_KEY environment variable); generated when empty."`
-	InitDelay   time.Duration `name:"init-delay" default:"3s" help:"How long a new or resumed project stays initializing."`
-	DeleteDelay time.Duration `name:"delete-delay" default:"2s" help:"How long a deleted project stays deleting before it is gone."`
-	Data        string        `name:"data" type:"path" placeholder:"FILE" help:"Persist state in FILE (written atomically after each change); in memory when empty."`
-	Latency     time.Duration `help:"Latency added to every request."`
-	Fault429    float64       `name:"fault-429" placeholder:"P" help:"Share of requests answered 429 (0..1)."`
-	Fault5xx    float64       `name:"fault-5xx" placeholder:"P" help:"Share of requests answered 500/502/503 (0..1)."`
-	FaultDrop   float64       `name:"fault-drop" placeholder:"P" help:"Share of mutating requests committed whose response is dropped (0..1)."`
-	FaultReset  float64       `name:"fault-reset" placeholder:"P" help:"Share of requests answered with a TCP reset (0..1)."`
-	Seed        int64         `help:"Seed for fault decisions and ids; 0 picks one (and logs it)."`
-	AllowRemote bool          `name:"allow-remote" help:"Allow a non-loopback --addr. The emulator has no TLS and is meant for local use."`
+	Addr         string        `default:"127.0.0.1:8787" help:"Address to listen on; loopback only unless --allow-remote."`
+	APIKey       string        `name:"api-key" env:"EC_API_KEY" help:"Cloud API key clients must send (prefer the EC_API_KEY environment variable); generated when empty."`
+	InitDelay    time.Duration `name:"init-delay" default:"3s" help:"How long a new or resumed project stays initializing."`
+	DeleteDelay  time.Duration `name:"delete-delay" default:"2s" help:"How long a deleted project stays deleting before it is gone."`
+	Data         string        `name:"data" type:"path" placeholder:"FILE" help:"Persist state in FILE (written atomically after each change); in memory when empty."`
+	Latency      time.Duration `help:"Latency added to every request."`
+	Fault429     float64       `name:"fault-429" placeholder:"P" help:"Share of requests answered 429 (0..1)."`
+	Fault5xx     float64       `name:"fault-5xx" placeholder:"P" help:"Share of requests answered 500/502/503 (0..1)."`
+	FaultDrop    float64       `name:"fault-drop" placeholder:"P" help:"Share of mutating requests committed whose response is dropped (0..1)."`
+	FaultReset   float64       `name:"fault-reset" placeholder:"P" help:"Share of requests answered with a TCP reset (0..1)."`
+	RateLimit    int           `name:"rate-limit" placeholder:"N" help:"Allow N Project API requests per --rate-interval per API key, reported in x-ratelimit-* headers, 429 beyond; 0 (default) is unlimited."`
+	RateInterval time.Duration `name:"rate-interval" default:"1m" help:"Window of --rate-limit, a whole number of seconds."`
+	Seed         int64         `help:"Seed for fault decisions and ids; 0 picks one (and logs it)."`
+	AllowRemote  bool          `name:"allow-remote" help:"Allow a non-loopback --addr. The emulator has no TLS and is meant for local use."`
 }
 
 func (c *EmulatorCmd) Run(app *App) error {
@@ -41,6 +43,10 @@ func (c *EmulatorCmd) Run(app *App) error {
 	if err := faults.Validate(); err != nil {
 		return withExitCode(exitUsage, fmt.Errorf("emulator: %w (see --fault-429, --fault-5xx, --fault-drop, --fault-reset, --latency)", err))
 	}
+	rate := emulator.RateLimit{Limit: c.RateLimit, Interval: c.RateInterval}
+	if err := rate.Validate(); err != nil {
+		return withExitCode(exitUsage, fmt.Errorf("emulator: %w (see --rate-limit, --rate-interval)", err))
+	}
 	seed := c.Seed
 	if seed == 0 {
 		seed = rand.Int64N(1<<62) + 1
@@ -51,6 +57,7 @@ func (c *EmulatorCmd) Run(app *App) error {
 		DeleteDelay: c.DeleteDelay,
 		DataFile:    c.Data,
 		Faults:      faults,
+		RateLimit:   rate,
 		Seed:        seed,
 		Logger:      app.Log,
 	})
@@ -70,7 +77,7 @@ func (c *EmulatorCmd) Run(app *App) error {
 		fmt.Fprintln(app.Stdout, "# EC_API_KEY: the key you supplied")
 	}
 	app.Log.Info("emulator listening", "endpoint", endpoint, "init_delay", c.InitDelay, "delete_delay", c.DeleteDelay,
-		"data", c.Data, "seed", seed)
+		"data", c.Data, "seed", seed, "rate_limit", c.RateLimit, "rate_interval", c.RateInterval)
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -183,5 +184,34 @@ func TestEmulatorCommandSuppliedKey(t *testing.T) {
 	joined := strings.Join(out, "\n")
 	if !strings.Contains(joined, "export EC_ENDPOINT=") || strings.Contains(joined, "my-own-key") {
 		t.Fatalf("a supplied key must not be echoed: %q", joined)
+	}
+}
+
+func TestEmulatorCommandRateLimit(t *testing.T) {
+	cmd, endpoint, apiKey, stderr := startEmulator(t, "--rate-limit", "2", "--rate-interval", "1h")
+	var got []string
+	for range 3 {
+		req, _ := http.NewRequest("GET", endpoint+"/api/v1/serverless/regions", nil)
+		req.Header.Set("Authorization", "ApiKey "+apiKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got = append(got, fmt.Sprintf("%d %s/%s/%s", resp.StatusCode, resp.Header.Get("X-Ratelimit-Limit"),
+			resp.Header.Get("X-Ratelimit-Remaining"), resp.Header.Get("X-Ratelimit-Interval")))
+	}
+	if want := "200 2/1/3600,200 2/0/3600,429 2/0/3600"; strings.Join(got, ",") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, ","), want)
+	}
+	if err := stopCLI(t, cmd, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr)
+	}
+
+	for _, args := range [][]string{{"--rate-limit", "5", "--rate-interval", "1500ms"}, {"--rate-limit", "-1"}} {
+		r := runCLI(t, "", nil, "", append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "--rate-limit") {
+			t.Fatalf("%v: %+v", args, r)
+		}
 	}
 }

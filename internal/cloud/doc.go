@@ -14,6 +14,8 @@
 //     re-reads live state instead of creating a duplicate;
 //   - exponential backoff with full jitter, Retry-After honoured, context
 //     respected while waiting;
+//   - Elastic Cloud's rate-limit headers: a ProjectClient holds calls back
+//     when its window runs low instead of waiting to be refused (pacer.go);
 //   - secrets: the Cloud API key and project passwords travel as model.Secret
 //     and are only revealed into the Authorization header. Error texts coming
 //     back from a server are scrubbed of them before they reach an error

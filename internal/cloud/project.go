@@ -167,7 +167,9 @@ type ProjectStatus struct {
 }
 
 // ProjectClient talks to the Serverless Project API with an Elastic Cloud API
-// key. It is safe for concurrent use.
+// key. It is safe for concurrent use; all its calls share one rate-limit
+// pacer (see pacer), so a client should be shared by everything a run does
+// with one API key.
 type ProjectClient struct {
 	t *transport
 }
@@ -185,6 +187,9 @@ func NewProjectClient(baseURL string, apiKey model.Secret, opts Options) (*Proje
 	t.secrets = []string{apiKey.Reveal()}
 	t.auth = func(r *http.Request) { r.Header.Set("Authorization", "ApiKey "+apiKey.Reveal()) }
 	t.decodeError = t.decodeAPIError
+	if !opts.DisablePacing {
+		t.pacer = newPacer(t.log)
+	}
 	return &ProjectClient{t: t}, nil
 }
 

@@ -94,6 +94,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Retry tunes retries; zero fields take the defaults.
 	Retry RetryPolicy
+	// DisablePacing turns off a ProjectClient's rate-limit pacing (see
+	// pacer): calls then go out as fast as they are made and rely on 429
+	// retries alone. For callers that pace themselves, and for tests.
+	DisablePacing bool
 }
 
 // NewHTTPClient returns the HTTP client slsync uses when given none: a
@@ -164,6 +168,9 @@ type transport struct {
 	log       *slog.Logger
 	retry     RetryPolicy
 	auth      func(*http.Request)
+	// pacer, when set, delays calls to stay within the server's reported
+	// rate limit; nil for APIs that report none.
+	pacer *pacer
 	// secrets are scrubbed from any server-supplied text kept in errors.
 	secrets []string
 	// decodeError turns an error response into an error value.
@@ -213,7 +220,12 @@ func (t *transport) do(ctx context.Context, c *call) (*response, error) {
 		ambiguous bool // an earlier attempt may have been processed
 	)
 	for attempt := 1; ; attempt++ {
+		tk, err := t.pacer.acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w (while holding the call back to stay within Elastic Cloud's rate limit)", c.method, c.path, err)
+		}
 		resp, sent, err := t.once(ctx, c)
+		t.pacer.release(tk, resp)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s %s: %w", c.method, c.path, ctxErr)
 		}
@@ -394,7 +406,8 @@ func (t *transport) retryAfter(h http.Header) time.Duration {
 }
 
 // noteRateLimit logs the rate-limit headers Elastic Cloud sends, so that a
-// user who sees slowness in -log-level debug can tell why.
+// user who sees slowness in -log-level debug can tell why (the pacer acts
+// on them; see pacer.go).
 func (t *transport) noteRateLimit(c *call, h http.Header) {
 	rem := h.Get("X-Ratelimit-Remaining")
 	if rem == "" {

@@ -124,9 +124,7 @@ func writeFault(w http.ResponseWriter, sf surface, status int) {
 		return
 	}
 	if status == http.StatusTooManyRequests {
-		// Elastic Cloud reports its rate limit in these headers; the window
-		// is exhausted when this fault fires.
-		w.Header().Set("x-ratelimit-remaining", "0")
+		// The x-ratelimit headers are set by the caller (setFaultRateHeaders).
 		writeCloudErrors(w, status, cloudError{codeRateLimited, "Too many requests: rate limit exceeded (emulated fault), retry with backoff"})
 		return
 	}
@@ -150,10 +148,11 @@ func abortConn(w http.ResponseWriter, reset bool) {
 	conn.Close()
 }
 
-// serveControl serves /_emulator: faults and stats for tests and
-// benchmarks, and a suspend switch (the real service suspends projects on
-// its own, e.g. when a trial ends; there is no public API for it). These
-// routes need the Cloud API key and are never faulted or counted.
+// serveControl serves /_emulator: faults, the rate limit and stats for
+// tests and benchmarks, and a suspend switch (the real service suspends
+// projects on its own, e.g. when a trial ends; there is no public API for
+// it). These routes need the Cloud API key and are never faulted, counted or
+// rate-limited.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	if !s.cloudAuthOK(r) {
 		s.writeUnauthorized(w)
@@ -164,27 +163,13 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "/_emulator/faults" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.currentFaults().toJSON())
 	case path == "/_emulator/faults" && r.Method == http.MethodPut:
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if err != nil {
-			writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest, "reading the body: " + err.Error()})
-			return
-		}
 		var fj faultsJSON
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&fj); err != nil {
-			writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest,
-				"faults body: " + err.Error() + ` (expected {"latency":"50ms","p429":0.1,"p5xx":0,"pdrop":0,"preset":0})`})
+		if !decodeControlBody(w, r, &fj, "faults", `{"latency":"50ms","p429":0.1,"p5xx":0,"pdrop":0,"preset":0}`) {
 			return
 		}
 		f := Faults{P429: fj.P429, P5xx: fj.P5xx, PDrop: fj.PDrop, PReset: fj.PReset}
-		if fj.Latency != "" {
-			d, err := time.ParseDuration(fj.Latency)
-			if err != nil {
-				writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest, "latency: " + err.Error()})
-				return
-			}
-			f.Latency = d
+		if !controlDuration(w, "latency", fj.Latency, &f.Latency) {
+			return
 		}
 		if err := f.Validate(); err != nil {
 			writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest, err.Error()})
@@ -192,6 +177,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetFaults(f)
 		writeJSON(w, http.StatusOK, f.toJSON())
+	case path == "/_emulator/ratelimit" && (r.Method == http.MethodGet || r.Method == http.MethodPut):
+		s.serveRateLimitControl(w, r)
 	case path == "/_emulator/stats" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Stats())
 	case path == "/_emulator/stats" && r.Method == http.MethodDelete:
@@ -202,6 +189,40 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.suspendProject(w, id)
 	default:
 		writeCloudErrors(w, http.StatusNotFound, cloudError{codeNotFound,
-			"unknown emulator route; use GET|PUT /_emulator/faults, GET|DELETE /_emulator/stats, POST /_emulator/projects/{id}/_suspend"})
+			"unknown emulator route; use GET|PUT /_emulator/faults, GET|PUT /_emulator/ratelimit, GET|DELETE /_emulator/stats, POST /_emulator/projects/{id}/_suspend"})
 	}
+}
+
+// decodeControlBody reads a /_emulator PUT body into v, rejecting unknown
+// fields; on failure it answers 400 with the expected shape and reports
+// false.
+func decodeControlBody(w http.ResponseWriter, r *http.Request, v any, what, example string) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest, "reading the body: " + err.Error()})
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest,
+			what + " body: " + err.Error() + " (expected " + example + ")"})
+		return false
+	}
+	return true
+}
+
+// controlDuration parses a duration field of a /_emulator body into dst
+// ("" leaves it zero); on failure it answers 400 and reports false.
+func controlDuration(w http.ResponseWriter, field, v string, dst *time.Duration) bool {
+	if v == "" {
+		return true
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		writeCloudErrors(w, http.StatusBadRequest, cloudError{codeBadRequest, field + ": " + err.Error()})
+		return false
+	}
+	*dst = d
+	return true
 }

@@ -49,6 +49,9 @@ type Options struct {
 	DataFile string
 	// Faults are injected into requests; see Faults.
 	Faults Faults
+	// RateLimit limits Project API requests per window, as Elastic Cloud
+	// does; the zero value is unlimited. See RateLimit.
+	RateLimit RateLimit
 	// Seed seeds fault decisions and id generation; 0 picks a random seed.
 	// Secrets (passwords, API key values) are always cryptographically random.
 	Seed int64
@@ -67,6 +70,9 @@ type Stats struct {
 	ByRoute map[string]int `json:"by_route"`
 	// Injected counts faults injected by kind: latency, 429, 5xx, drop, reset.
 	Injected map[string]int `json:"injected"`
+	// RateLimited counts requests refused by Options.RateLimit (real
+	// refusals, not injected 429s).
+	RateLimited int `json:"rate_limited"`
 }
 
 // Server is the emulator. It is an http.Handler and safe for concurrent use.
@@ -90,6 +96,8 @@ type Server struct {
 	faults   Faults
 	faultRng *rand.Rand
 
+	limiter rateLimiter
+
 	statsMu sync.Mutex
 	stats   Stats
 
@@ -102,6 +110,9 @@ type Server struct {
 // New builds a Server, loading Options.DataFile when it exists.
 func New(opts Options) (*Server, error) {
 	if err := opts.Faults.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.RateLimit.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -129,6 +140,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.ids = rand.New(rand.NewPCG(seed, 0x736c73796e63))      // "slsync"
 	s.faultRng = rand.New(rand.NewPCG(seed, 0x6661756c7473)) // "faults"
+	s.limiter.set(opts.RateLimit)
 	s.resetStatsLocked()
 	s.buildRoutes()
 	if opts.DataFile != "" {
@@ -161,7 +173,8 @@ func (s *Server) currentFaults() Faults {
 func (s *Server) Stats() Stats {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
-	out := Stats{Total: s.stats.Total, ByRoute: make(map[string]int, len(s.stats.ByRoute)), Injected: map[string]int{}}
+	out := Stats{Total: s.stats.Total, ByRoute: make(map[string]int, len(s.stats.ByRoute)), Injected: map[string]int{},
+		RateLimited: s.stats.RateLimited}
 	for k, v := range s.stats.ByRoute {
 		out.ByRoute[k] = v
 	}
@@ -310,6 +323,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The Project API's rate limit counts every request that reaches it,
+	// faulted or not; the Elasticsearch routes are separate clusters.
+	if info.surface == surfaceCloud && s.rateLimit(sw, r) {
+		fault = "rate_limit"
+		return
+	}
 	switch fault = s.decide(f, info.mutating); fault {
 	case "reset":
 		s.countFault("reset")
@@ -317,6 +336,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "429":
 		s.countFault("429")
+		if info.surface == surfaceCloud {
+			s.setFaultRateHeaders(sw.Header())
+		}
 		writeFault(sw, info.surface, http.StatusTooManyRequests)
 		return
 	case "500", "502", "503":

@@ -237,6 +237,17 @@ func (e *Env) SetFaults(t testing.TB, f emulator.Faults) {
 	}
 }
 
+// SetRateLimit switches the Project API rate limit at run time over
+// /_emulator/ratelimit (a zero RateLimit turns it off).
+func (e *Env) SetRateLimit(t testing.TB, rl emulator.RateLimit) {
+	t.Helper()
+	body := fmt.Sprintf(`{"limit":%d,"interval":%q}`, rl.Limit, rl.Interval.String())
+	r := e.Cloud(t, http.MethodPut, "/_emulator/ratelimit", body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("emulatortest: setting the rate limit: %d %s", r.Status, r.Body)
+	}
+}
+
 // Stats reads the request counters over /_emulator/stats.
 func (e *Env) Stats(t testing.TB) emulator.Stats {
 	t.Helper()
