@@ -193,7 +193,11 @@ func (l *loop) run(ctx context.Context) (err error) {
 		}
 	}()
 
-	done := make(chan struct{}, 1)
+	// done carries, when fn returns, whether it completed: its context was
+	// not cancelled by the time it returned. A change that arrives after fn
+	// finished but before this loop saw it return cancels nothing real, and
+	// must not make the finished call's paths run again.
+	done := make(chan bool, 1)
 	var (
 		running   bool
 		cancelled bool // the running call's context was cancelled by a newer change
@@ -208,8 +212,10 @@ func (l *loop) run(ctx context.Context) (err error) {
 		ch := inFlight.change()
 		l.log.Debug("watch: calling", "paths", len(ch.Paths), "initial", ch.Initial, "rescan", ch.Rescan)
 		go func() {
-			defer func() { done <- struct{}{} }()
+			completed := false
+			defer func() { done <- completed }()
 			l.fn(runCtx, ch)
+			completed = runCtx.Err() == nil
 		}()
 	}
 	// changed is called for each relevant change: restart the quiet period
@@ -290,10 +296,10 @@ func (l *loop) run(ctx context.Context) (err error) {
 				start()
 			}
 
-		case <-done:
+		case completed := <-done:
 			running = false
 			cancelRun()
-			if cancelled {
+			if cancelled && !completed {
 				l.pending.merge(inFlight)
 			}
 			if l.opts.testHookReturned != nil {
