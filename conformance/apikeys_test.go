@@ -139,7 +139,6 @@ func createKeys(t *testing.T, f *fixture, specs ...createapikey.Request) map[str
 	t.Helper()
 	ids := map[string]string{}
 	for _, s := range specs {
-		s := s
 		r, err := f.admin.Security.CreateApiKey().Request(&s).Do(ctx(t))
 		if err != nil {
 			t.Fatalf("CreateApiKey %s: %v", *s.Name, err)

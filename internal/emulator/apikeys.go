@@ -167,7 +167,8 @@ func newKeySecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// parseMetadataField checks a key's metadata object.
+// parseKeyMetadata reads a key's metadata object; keys starting with "_"
+// are validation messages, as Elasticsearch reserves them.
 func parseKeyMetadata(f esField, parser string) (map[string]any, []string, *esErr) {
 	obj, ok := rawObject(f.raw)
 	if !ok {
@@ -729,17 +730,21 @@ func (s *Server) esInvalidateKeys(w http.ResponseWriter, r *http.Request) {
 			idSet[id] = true
 		}
 		invalidated := []string{}
-		for _, k := range c.p.Keys {
+		for i, k := range c.p.Keys {
 			if k.Invalidated || !retained(k, c.nowMs) ||
 				(haveIDs && !idSet[k.ID]) || (name != "" && !nameMatches(name, k.Name)) ||
 				(owner && !who.owns(k)) || (username != "" && k.Username != username) || (realm != "" && k.Realm != realm) {
 				continue
 			}
-			nk := *k
+			nk := *k // replace, never mutate: views may share the old key
 			nk.Invalidated = true
 			t := c.nowMs
 			nk.Invalidation = &t
-			s.replaceKey(c.p, &nk)
+			// Replaced in place: replaceKey would search p.Keys again for
+			// every key, quadratic when invalidating many.
+			c.p.Keys[i] = &nk
+			c.p.keyByID[nk.ID] = &nk
+			s.dirty = true
 			invalidated = append(invalidated, k.ID)
 		}
 		return esOK(map[string]any{"invalidated_api_keys": invalidated, "previously_invalidated_api_keys": []string{}, "error_count": 0})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -265,7 +266,7 @@ func checkParams(r *http.Request, esPath string, allowed []string) *esErr {
 	q := r.URL.Query()
 	var unknown []string
 	for k := range q {
-		if !contains(allowed, k) && !contains(commonParams, k) {
+		if !slices.Contains(allowed, k) && !slices.Contains(commonParams, k) {
 			unknown = append(unknown, k)
 		}
 	}

@@ -104,7 +104,7 @@ func (s *Server) decide(f Faults, mutating bool) string {
 }
 
 // writeFault answers an injected 429/5xx in the shape of the API it hit.
-func writeFault(w http.ResponseWriter, sf surface, status int) {
+func (s *Server) writeFault(w http.ResponseWriter, sf surface, status int) {
 	if sf == surfaceES {
 		if status == http.StatusTooManyRequests || status == http.StatusInternalServerError {
 			w.Header().Set("X-Elastic-Product", "Elasticsearch")
@@ -124,7 +124,7 @@ func writeFault(w http.ResponseWriter, sf surface, status int) {
 		return
 	}
 	if status == http.StatusTooManyRequests {
-		// The x-ratelimit headers are set by the caller (setFaultRateHeaders).
+		s.setFaultRateHeaders(w.Header())
 		writeCloudErrors(w, status, cloudError{codeRateLimited, "Too many requests: rate limit exceeded (emulated fault), retry with backoff"})
 		return
 	}

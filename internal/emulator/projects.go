@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -440,10 +442,10 @@ func (s *Server) listProjects(c *cloudCall) {
 			if p.Type != c.typ || !hasTags(p, tags) {
 				continue
 			}
-			if tf != "" && !contains(p.TrafficFilters, tf) {
+			if tf != "" && !slices.Contains(p.TrafficFilters, tf) {
 				continue
 			}
-			if linked != "" && !contains(p.Linked, linked) {
+			if linked != "" && !slices.Contains(p.Linked, linked) {
 				continue
 			}
 			ps = append(ps, p)
@@ -465,15 +467,6 @@ func hasTags(p *project, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) getProject(c *cloudCall) {
@@ -607,7 +600,7 @@ func (s *Server) canDelete(c *cloudCall) {
 		linkedBy := []map[string]string{}
 		var ids []string
 		for _, o := range s.projects {
-			if o.ID != p.ID && o.DeletedAt == nil && contains(o.Linked, p.ID) {
+			if o.ID != p.ID && o.DeletedAt == nil && slices.Contains(o.Linked, p.ID) {
 				ids = append(ids, o.ID)
 			}
 		}
@@ -644,43 +637,19 @@ func (s *Server) suspendProject(w http.ResponseWriter, id string) {
 // clone copies p deeply enough for a patch to change it without touching p.
 func (p *project) clone() *project {
 	np := *p
-	if p.Tags != nil {
-		np.Tags = make(map[string]string, len(p.Tags))
-		for k, v := range p.Tags {
-			np.Tags[k] = v
-		}
-	}
-	np.TrafficFilters = append([]string(nil), p.TrafficFilters...)
-	if p.TrafficFilters == nil {
-		np.TrafficFilters = nil
-	}
-	np.Linked = append([]string(nil), p.Linked...)
-	if p.Linked == nil {
-		np.Linked = nil
-	}
-	np.ProductTypes = append([]productType(nil), p.ProductTypes...)
+	np.Tags = maps.Clone(p.Tags)
+	np.TrafficFilters = slices.Clone(p.TrafficFilters)
+	np.Linked = slices.Clone(p.Linked)
+	np.ProductTypes = slices.Clone(p.ProductTypes)
 	return &np
 }
 
 // sameSpec reports whether a patch left every user-visible field as it was.
 func (p *project) sameSpec(o *project) bool {
 	eqInt := func(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-	if p.Name != o.Name || p.Alias != o.Alias || p.SearchPower != o.SearchPower || p.BoostWindow != o.BoostWindow ||
-		p.ProductTier != o.ProductTier || p.AdminFeaturesPackage != o.AdminFeaturesPackage ||
-		!eqInt(p.MaxRetentionDays, o.MaxRetentionDays) || !eqInt(p.DefaultRetentionDays, o.DefaultRetentionDays) ||
-		len(p.Tags) != len(o.Tags) || strings.Join(p.TrafficFilters, ",") != strings.Join(o.TrafficFilters, ",") ||
-		strings.Join(p.Linked, ",") != strings.Join(o.Linked, ",") || len(p.ProductTypes) != len(o.ProductTypes) {
-		return false
-	}
-	for k, v := range p.Tags {
-		if ov, ok := o.Tags[k]; !ok || ov != v {
-			return false
-		}
-	}
-	for i := range p.ProductTypes {
-		if p.ProductTypes[i] != o.ProductTypes[i] {
-			return false
-		}
-	}
-	return true
+	return p.Name == o.Name && p.Alias == o.Alias && p.SearchPower == o.SearchPower && p.BoostWindow == o.BoostWindow &&
+		p.ProductTier == o.ProductTier && p.AdminFeaturesPackage == o.AdminFeaturesPackage &&
+		eqInt(p.MaxRetentionDays, o.MaxRetentionDays) && eqInt(p.DefaultRetentionDays, o.DefaultRetentionDays) &&
+		maps.Equal(p.Tags, o.Tags) && slices.Equal(p.TrafficFilters, o.TrafficFilters) &&
+		slices.Equal(p.Linked, o.Linked) && slices.Equal(p.ProductTypes, o.ProductTypes)
 }

@@ -406,3 +406,19 @@ func TestUnknownRoutes(t *testing.T) {
 	wantCloudError(t, env.Cloud(t, "GET", "/api/v1/nothing", nil), 404, "no API resource")
 	wantCloudError(t, env.Cloud(t, "PUT", projects+"elasticsearch", `{}`), 405, "not allowed")
 }
+
+// TestPatchTrafficFilterIDsWithCommas: traffic filter ids are opaque strings,
+// so ["a","b"] and ["a,b"] are different lists and the patch must apply.
+func TestPatchTrafficFilterIDsWithCommas(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Options{})
+	c := env.Cloud(t, "POST", projects+"elasticsearch", `{"name":"p","region_id":"aws-us-east-1","traffic_filters":[{"id":"a"},{"id":"b"}]}`)
+	p := decode[projectJSON](t, c)
+	r := env.Cloud(t, "PATCH", projects+"elasticsearch/"+p.ID, `{"traffic_filters":[{"id":"a,b"}]}`)
+	if r.Status != 200 || r.Header.Get("ETag") == c.Header.Get("ETag") {
+		t.Fatalf("patch: %d, ETag %q (before %q)", r.Status, r.Header.Get("ETag"), c.Header.Get("ETag"))
+	}
+	got := decode[projectJSON](t, env.Cloud(t, "GET", projects+"elasticsearch/"+p.ID, nil))
+	if len(got.TrafficFilters) != 1 || got.TrafficFilters[0].(map[string]any)["id"] != "a,b" {
+		t.Fatalf("traffic filters after patch: %v", got.TrafficFilters)
+	}
+}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -549,7 +550,7 @@ func (qp *queryParser) parseRange(raw json.RawMessage) (pred, *esErr) {
 			}
 			checks = append(checks, func(k *apiKey) bool {
 				d, ok := f.date(k)
-				return ok && cmpBound(compareInt(d, ms), b.inclusive, b.upper)
+				return ok && cmpBound(cmp.Compare(d, ms), b.inclusive, b.upper)
 			})
 			continue
 		}
@@ -585,16 +586,6 @@ func cmpBound(c int, inclusive, upper bool) bool {
 	default:
 		return c > 0
 	}
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func dateErr(f fieldRef, v any, err error) *esErr {
@@ -839,7 +830,7 @@ func (sp sortSpec) compare(a, b sortVal) int {
 	if !sp.doc && sp.field.kind == kindKeyword {
 		c = strings.Compare(a.s, b.s)
 	} else {
-		c = compareInt(a.n, b.n)
+		c = cmp.Compare(a.n, b.n)
 	}
 	if sp.desc {
 		c = -c
@@ -969,7 +960,7 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 		}
 		// Without read_security/manage_api_key the query is silently
 		// narrowed to the caller's own keys (for an API key: itself).
-		ownOnly := g != grantAll || (who.key != nil && g != grantAll)
+		ownOnly := g != grantAll
 		var afterVals []sortVal
 		for i, raw := range after {
 			v, e := sorts[i].parseAfter(raw, c.nowMs)
@@ -996,7 +987,7 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 			}
 			hits = append(hits, h)
 		}
-		cmp := func(a, b []sortVal) int {
+		order := func(a, b []sortVal) int {
 			for i, sp := range sorts {
 				if c := sp.compare(a[i], b[i]); c != 0 {
 					return c
@@ -1005,7 +996,7 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 			return 0
 		}
 		if len(sorts) > 0 {
-			sort.SliceStable(hits, func(i, j int) bool { return cmp(hits[i].vals, hits[j].vals) < 0 })
+			sort.SliceStable(hits, func(i, j int) bool { return order(hits[i].vals, hits[j].vals) < 0 })
 		}
 		total := len(hits)
 		var aggResult map[string]any
@@ -1021,7 +1012,7 @@ func (s *Server) esQueryKeys(w http.ResponseWriter, r *http.Request) {
 			aggResult = runAggs(aggs, matched, typedKeys)
 		}
 		if haveAfter {
-			i := sort.Search(len(hits), func(i int) bool { return cmp(hits[i].vals, afterVals) > 0 })
+			i := sort.Search(len(hits), func(i int) bool { return order(hits[i].vals, afterVals) > 0 })
 			hits = hits[i:]
 		}
 		if from > len(hits) {

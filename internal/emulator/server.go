@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,15 +337,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "429":
 		s.countFault("429")
-		if info.surface == surfaceCloud {
-			s.setFaultRateHeaders(sw.Header())
-		}
-		writeFault(sw, info.surface, http.StatusTooManyRequests)
+		s.writeFault(sw, info.surface, http.StatusTooManyRequests)
 		return
 	case "500", "502", "503":
 		s.countFault("5xx")
-		code := map[string]int{"500": 500, "502": 502, "503": 503}[fault]
-		writeFault(sw, info.surface, code)
+		code, _ := strconv.Atoi(fault)
+		s.writeFault(sw, info.surface, code)
 		return
 	case "drop":
 		s.countFault("drop")

@@ -234,15 +234,19 @@ func (l *loop) run(ctx context.Context) (err error) {
 			<-done
 		}
 	}()
-	startPolling := func() {
-		if poll == nil {
-			poll = time.NewTicker(l.opts.RootPoll)
-			pollC = poll.C
-		}
-	}
 
 	start()
 	for {
+		// The root poll runs exactly while base is lost; every case that
+		// loses or finds base comes back here.
+		switch {
+		case l.lost && poll == nil:
+			poll = time.NewTicker(l.opts.RootPoll)
+			pollC = poll.C
+		case !l.lost && poll != nil:
+			poll.Stop()
+			poll, pollC = nil, nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -261,9 +265,6 @@ func (l *loop) run(ctx context.Context) (err error) {
 			if relevant {
 				changed()
 			}
-			if l.lost {
-				startPolling()
-			}
 
 		case werr, ok := <-l.w.Errors:
 			if !ok {
@@ -278,9 +279,6 @@ func (l *loop) run(ctx context.Context) (err error) {
 			} else {
 				l.log.Warn("watch: file watcher error", "err", werr)
 			}
-			if l.lost {
-				startPolling()
-			}
 
 		case <-timer.C:
 			armed = false
@@ -288,7 +286,6 @@ func (l *loop) run(ctx context.Context) (err error) {
 				// Lost without an event for it (e.g. removed while the
 				// kernel queue overflowed): report it like a removal.
 				l.lose()
-				startPolling()
 				changed()
 				continue
 			}
@@ -315,8 +312,6 @@ func (l *loop) run(ctx context.Context) (err error) {
 				return err
 			}
 			if back {
-				poll.Stop()
-				poll, pollC = nil, nil
 				changed()
 			}
 		}
