@@ -429,10 +429,10 @@ func (b *builder) keys(p *Project, s Source) {
 				skipped = append(skipped, fmt.Sprintf("%q (id %s) is a second key with slsync_key %s", k.Name, k.ID, k.Key))
 				continue
 			}
-			if !b.exportable(k, &skipped) {
+			ks := keySpec(k, &skipped)
+			if ks == nil {
 				continue
 			}
-			ks := keySpec(k)
 			if k.Name != k.Key {
 				ks.Name = k.Name
 			}
@@ -474,10 +474,10 @@ func (b *builder) keys(p *Project, s Source) {
 			continue
 		}
 		k := group[0]
-		if !b.exportable(k, &skipped) {
+		ks := keySpec(k, &skipped)
+		if ks == nil {
 			continue
 		}
-		ks := keySpec(k)
 		if k.ExpiresAt != nil {
 			ks.Expiration = remainingDays(k.ExpiresAt.Sub(b.opts.Now))
 		}
@@ -503,27 +503,25 @@ func managedName(specs map[string]*KeySpec, name string) bool {
 	return false
 }
 
-// exportable reports whether a key's role descriptors fit a manifest (the
-// schema accepts what Serverless accepts for API keys).
-func (b *builder) exportable(k *model.LiveAPIKey, skipped *[]string) bool {
-	for role, d := range roledesc.Canonical(k.RoleDescriptors) {
-		m, ok := d.(map[string]any)
+// keySpec returns the manifest form of a key, or nil (with the reason added
+// to skipped) when its role descriptors do not fit a manifest (the schema
+// accepts what Serverless accepts for API keys).
+func keySpec(k *model.LiveAPIKey, skipped *[]string) *KeySpec {
+	rd := roledesc.Canonical(k.RoleDescriptors)
+	for _, role := range model.SortedKeys(rd) {
+		m, ok := rd[role].(map[string]any)
 		if !ok {
 			*skipped = append(*skipped, fmt.Sprintf("%q (id %s) has a role descriptor %q of an unexpected shape", k.Name, k.ID, role))
-			return false
+			return nil
 		}
-		for f := range m {
+		for _, f := range model.SortedKeys(m) {
 			if !descriptorFields[f] {
 				*skipped = append(*skipped, fmt.Sprintf("%q (id %s) uses %s in role descriptor %q, which manifests do not support", k.Name, k.ID, f, role))
-				return false
+				return nil
 			}
 		}
 	}
-	return true
-}
-
-func keySpec(k *model.LiveAPIKey) *KeySpec {
-	ks := &KeySpec{RoleDescriptors: tidyMap(roledesc.Canonical(k.RoleDescriptors))}
+	ks := &KeySpec{RoleDescriptors: tidyMap(rd)}
 	if len(k.Metadata) > 0 {
 		ks.Metadata = tidyMap(k.Metadata)
 	}

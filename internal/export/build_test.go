@@ -215,3 +215,27 @@ func TestBuildFilters(t *testing.T) {
 		}
 	}
 }
+
+// A key whose role descriptors a manifest cannot hold is left out with one
+// note, and the note is the same on every run (it names the first offending
+// role and field in sorted order, not whichever map iteration found first).
+func TestUnsupportedDescriptorNote(t *testing.T) {
+	es := live(model.Elasticsearch, id('a'), "search", "", "", nil)
+	rd := map[string]any{
+		"a-role": map[string]any{"remote_indices": []any{map[string]any{"clusters": []any{"c"}, "names": []any{"x"}, "privileges": []any{"read"}}}},
+		"b-role": map[string]any{"restriction": map[string]any{"workflows": []any{"search_application_query"}}},
+		"c-role": "not an object",
+	}
+	k := &model.LiveAPIKey{APIKey: model.APIKey{Name: "wide", RoleDescriptors: rd, Metadata: map[string]any{}}, ID: "k1", Username: "admin", Realm: "default_file"}
+	src := []Source{{Project: es, KeysRead: true, Username: "admin", Keys: []*model.LiveAPIKey{k}}}
+	want := `project search: key "wide" (id k1) uses remote_indices in role descriptor "a-role", which manifests do not support; not exported`
+	for range 20 {
+		ps, notes := Build(src, Options{Owner: "team", Now: now})
+		if len(ps) != 1 || ps[0].Spec.APIKeys != nil {
+			t.Fatalf("the key should be left out: %+v", ps[0].Spec.APIKeys)
+		}
+		if strings.Join(notes, "\n") != want {
+			t.Fatalf("notes:\n%s\nwant:\n%s", strings.Join(notes, "\n"), want)
+		}
+	}
+}

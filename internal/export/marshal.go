@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/slsync/slsync/schema"
 )
 
 // Modeline lets editors running yaml-language-server validate and complete
 // the exported manifests against slsync's schema.
-const Modeline = "# yaml-language-server: $schema=https://slsync.dev/schema/manifest.schema.json\n"
+const Modeline = "# yaml-language-server: $schema=" + schema.URL + "\n"
 
 type document struct {
 	Owner    string                  `yaml:"owner"`

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/roledesc"
 )
 
 // buildProject turns one decoded project mapping into the model, following
@@ -69,10 +70,10 @@ func buildProject(key string, m map[string]any) *model.Project {
 			k.Expiration = str(km["expiration"])
 			k.RotateBefore = str(km["rotate_before"])
 			if rd, ok := km["role_descriptors"].(map[string]any); ok {
-				k.RoleDescriptors = plainJSON(rd).(map[string]any)
+				k.RoleDescriptors = roledesc.Plain(rd).(map[string]any)
 			}
 			if md, ok := km["metadata"].(map[string]any); ok {
-				k.Metadata = plainJSON(md).(map[string]any)
+				k.Metadata = roledesc.Plain(md).(map[string]any)
 			}
 			p.APIKeys[name] = k
 		}
@@ -112,34 +113,4 @@ func toInt(v any) (*int, bool) {
 	}
 	i := int(f)
 	return &i, true
-}
-
-// plainJSON converts a decoded YAML value, in place, to the plain JSON
-// types the model promises (map[string]any, []any, string, float64, bool,
-// nil): go-yaml decodes integers as uint64/int64, JSON from the API as
-// float64, and the two must compare equal.
-func plainJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = plainJSON(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = plainJSON(e)
-		}
-		return x
-	case uint64:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case int:
-		return float64(x)
-	case uint:
-		return float64(x)
-	case float32:
-		return float64(x)
-	}
-	return v
 }

@@ -12,7 +12,8 @@
 //     "none";
 //   - JSON-ish values (role descriptors, metadata) hold only the plain types
 //     map[string]any, []any, string, float64, bool and nil, so that values
-//     decoded from YAML and from API JSON compare equal (see Normalize).
+//     decoded from YAML and from API JSON compare equal (roledesc.Plain makes
+//     any JSON-ish value plain; the manifest loader uses it).
 package model
 
 import (

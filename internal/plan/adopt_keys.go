@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/slsync/slsync/internal/model"
-	"github.com/slsync/slsync/internal/roledesc"
 	"github.com/slsync/slsync/internal/timevalue"
 )
 
@@ -85,21 +84,7 @@ func (c *computer) keyAdoptAction(d *model.Project, want *model.APIKey, l *model
 	if want.Expiration != "" {
 		changes = append(changes, Change{Path: "metadata." + model.MetaExpiration, After: want.Expiration})
 	}
-	var updates []Change
-	if want.RoleDescriptors != nil && !roledesc.Equal(want.RoleDescriptors, l.RoleDescriptors) {
-		updates = append(updates, Change{
-			Path:   "role_descriptors",
-			Before: roledesc.Canonical(l.RoleDescriptors),
-			After:  roledesc.Canonical(want.RoleDescriptors),
-			Diff:   unifiedDiff("live", "manifest", roledesc.CanonicalJSON(l.RoleDescriptors), roledesc.CanonicalJSON(want.RoleDescriptors)),
-		})
-	}
-	if want.Metadata != nil {
-		w, h := plainMap(want.Metadata), plainMap(l.Metadata)
-		if !roledesc.PlainEqual(w, h) {
-			updates = append(updates, Change{Path: "metadata", Before: h, After: w})
-		}
-	}
+	updates := contentChanges(want, l)
 	ch, rotate := adoptExpirationChange(want.Expiration, l, c.opts.Now)
 	if ch != nil {
 		updates = append(updates, *ch)

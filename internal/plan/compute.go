@@ -192,13 +192,8 @@ func withKey(d *model.Project, key string) *model.Project {
 }
 
 func duplicateMessage(pk, owner string, lives []*model.LiveProject) string {
-	ids := make([]string, len(lives))
-	for i, l := range lives {
-		ids[i] = l.ID
-	}
-	sort.Strings(ids)
 	return fmt.Sprintf("%d live projects carry the tags slsync-owner: %s and slsync-key: %s (ids %s), so slsync cannot tell which one the manifest means.",
-		len(lives), owner, pk, strings.Join(ids, ", "))
+		len(lives), owner, pk, ids(lives))
 }
 
 // checkDesiredAliases reports two desired projects asking for one alias.

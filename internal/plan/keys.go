@@ -189,21 +189,7 @@ func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAP
 			rotate = append(rotate, fmt.Sprintf("it expires at %s, within rotate_before %s", l.ExpiresAt.UTC().Format(time.RFC3339), want.RotateBefore))
 		}
 	}
-	if want.RoleDescriptors != nil && !roledesc.Equal(want.RoleDescriptors, l.RoleDescriptors) {
-		before, after := roledesc.CanonicalJSON(l.RoleDescriptors), roledesc.CanonicalJSON(want.RoleDescriptors)
-		changes = append(changes, Change{
-			Path:   "role_descriptors",
-			Before: roledesc.Canonical(l.RoleDescriptors),
-			After:  roledesc.Canonical(want.RoleDescriptors),
-			Diff:   unifiedDiff("live", "manifest", before, after),
-		})
-	}
-	if want.Metadata != nil {
-		w, h := plainMap(want.Metadata), plainMap(l.Metadata)
-		if !roledesc.PlainEqual(w, h) {
-			changes = append(changes, Change{Path: "metadata", Before: h, After: w})
-		}
-	}
+	changes = append(changes, contentChanges(want, l)...)
 	if ch, rot := expirationChange(want.Expiration, l); ch != nil {
 		changes = append(changes, *ch)
 		if rot != "" {
@@ -238,6 +224,29 @@ func (c *computer) diffKey(d *model.Project, want *model.APIKey, l *model.LiveAP
 	return c.add(a)
 }
 
+// contentChanges compares what an update can change in place on a live key:
+// role_descriptors (in their normal form, with a line diff) and the user's
+// metadata, each only when the manifest specifies it.
+func contentChanges(want *model.APIKey, l *model.LiveAPIKey) []Change {
+	var out []Change
+	if want.RoleDescriptors != nil && !roledesc.Equal(want.RoleDescriptors, l.RoleDescriptors) {
+		before, after := roledesc.Canonical(l.RoleDescriptors), roledesc.Canonical(want.RoleDescriptors)
+		out = append(out, Change{
+			Path:   "role_descriptors",
+			Before: before,
+			After:  after,
+			Diff:   unifiedDiff("live", "manifest", roledesc.JSON(before), roledesc.JSON(after)),
+		})
+	}
+	if want.Metadata != nil {
+		w, h := plainMap(want.Metadata), plainMap(l.Metadata)
+		if !roledesc.PlainEqual(w, h) {
+			out = append(out, Change{Path: "metadata", Before: h, After: w})
+		}
+	}
+	return out
+}
+
 // expirationChange compares the duration the manifest asks for with the
 // duration slsync recorded when it last set the key's expiry
 // (metadata.slsync_expiration). Durations are compared, never instants:
@@ -268,10 +277,11 @@ func keyCreateChanges(k *model.APIKey) []Change {
 		out = append(out, Change{Path: "expiration", After: k.Expiration})
 	}
 	if k.RoleDescriptors != nil {
+		after := roledesc.Canonical(k.RoleDescriptors)
 		out = append(out, Change{
 			Path:  "role_descriptors",
-			After: roledesc.Canonical(k.RoleDescriptors),
-			Diff:  unifiedDiff("live", "manifest", "", roledesc.CanonicalJSON(k.RoleDescriptors)),
+			After: after,
+			Diff:  unifiedDiff("live", "manifest", "", roledesc.JSON(after)),
 		})
 	}
 	if k.Metadata != nil {

@@ -237,15 +237,8 @@ func TestKeyDiffRules(t *testing.T) {
 				old.ID, old.Creation = "k1-older", old.Creation.Add(-time.Hour)
 				l.Managed[1].Keys = append(l.Managed[1].Keys, &old)
 			},
-			want: []string{"invalidate api_key.search.reader[k1-older]", "rotate api_key.search.reader"},
-			check: func(t *testing.T, p *Plan) {
-				if a := p.Action("api_key.search.reader"); a.Observed.KeyID != "k1" {
-					t.Errorf("rotate should start from the newest key: %+v", a.Observed)
-				}
-				if d := p.Action("api_key.search.reader[k1-older]").DependsOn; fmt.Sprint(d) != "[api_key.search.reader]" {
-					t.Errorf("invalidation depends on %v", d)
-				}
-			},
+			want:  []string{"invalidate api_key.search.reader[k1-older]", "rotate api_key.search.reader"},
+			check: rotatesBeforeInvalidating("k1", "newest", "api_key.search.reader[k1-older]"),
 		},
 		{
 			name: "duplicate live keys absent from the manifest: each invalidated by id",
@@ -295,15 +288,8 @@ func TestKeyDiffRules(t *testing.T) {
 				newer.ID, newer.Creation, newer.Pending = "k1-new", newer.Creation.Add(time.Hour), true
 				l.Managed[1].Keys = append(l.Managed[1].Keys, &newer)
 			},
-			want: []string{"invalidate api_key.search.reader[k1]", "rotate api_key.search.reader"},
-			check: func(t *testing.T, p *Plan) {
-				if a := p.Action("api_key.search.reader"); a.Observed.KeyID != "k1-new" {
-					t.Errorf("rotate should start from the pending key: %+v", a.Observed)
-				}
-				if d := p.Action("api_key.search.reader[k1]").DependsOn; fmt.Sprint(d) != "[api_key.search.reader]" {
-					t.Errorf("the old key must stay valid until the new one is delivered; invalidation depends on %v", d)
-				}
-			},
+			want:  []string{"invalidate api_key.search.reader[k1]", "rotate api_key.search.reader"},
+			check: rotatesBeforeInvalidating("k1-new", "pending", "api_key.search.reader[k1]"),
 		},
 		{
 			name: "project still tagged slsync-pending: every managed key rotated, then the tag removed",
@@ -429,6 +415,20 @@ func TestKeyDiffRules(t *testing.T) {
 				tt.check(t, p)
 			}
 		})
+	}
+}
+
+// rotatesBeforeInvalidating checks that api_key.search.reader rotates away
+// from the live key fromID (the one described as which) and that the extra
+// key at invalidated stays valid until the new key is delivered.
+func rotatesBeforeInvalidating(fromID, which, invalidated string) func(t *testing.T, p *Plan) {
+	return func(t *testing.T, p *Plan) {
+		if a := p.Action("api_key.search.reader"); a.Observed.KeyID != fromID {
+			t.Errorf("rotate should start from the %s key %s: %+v", which, fromID, a.Observed)
+		}
+		if d := p.Action(invalidated).DependsOn; fmt.Sprint(d) != "[api_key.search.reader]" {
+			t.Errorf("the old key must stay valid until the new one is delivered; invalidation of %s depends on %v", invalidated, d)
+		}
 	}
 }
 
