@@ -86,13 +86,21 @@ func TestApplyCommand(t *testing.T) {
 		t.Fatalf("a refused apply created %d projects", n)
 	}
 	for _, ex := range []string{"minimal", "fleet", "teams"} {
+		before := len(e.projects(t))
 		r = e.run(t, "apply", "-f", example(ex), "--auto-approve", "--secrets-dir", e.secrets)
 		if r.Code != exitOK || !strings.Contains(r.Stdout, "Apply complete:") {
 			t.Fatalf("apply %s: %+v", ex, r)
 		}
+		created := len(e.projects(t)) - before
+		e.emu.Server.ResetStats()
 		r = e.run(t, "plan", "-f", example(ex), "--detailed-exitcode")
 		if r.Code != exitOK {
 			t.Fatalf("plan after applying %s is not empty: %+v", ex, r)
+		}
+		// The cost contract of a plan without changes: three lists and one
+		// key query per managed project, nothing else.
+		if st := e.emu.Server.Stats(); st.Total != 3+created {
+			t.Fatalf("plan without changes of %s made %d calls, want 3 + %d; by route: %v", ex, st.Total, created, st.ByRoute)
 		}
 		r = e.run(t, "apply", "-f", example(ex))
 		if r.Code != exitOK || !strings.Contains(r.Stdout, "Nothing to apply") {
@@ -313,5 +321,21 @@ func TestManifestErrorsComeFirst(t *testing.T) {
 		if r.Code != exitError || !strings.Contains(r.Stderr, "m.yaml:7:5:") || strings.Contains(r.Stderr, "API key") {
 			t.Errorf("%v: want the located manifest error and exit 1, got %+v", args, r)
 		}
+	}
+}
+
+// A replacement into a region that does not exist is refused by the plan,
+// before apply would delete the old project and fail to create the new one.
+func TestPlanRefusesReplacementIntoUnknownRegion(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	m := "owner: regions\nprojects:\n  alpha:\n    type: elasticsearch\n    name: Alpha\n    region_id: aws-us-east-1\n"
+	dir := writeFiles(t, map[string]string{"m.yaml": m})
+	if r := e.run(t, "apply", "-f", dir, "--auto-approve"); r.Code != 0 {
+		t.Fatalf("first apply: %+v", r)
+	}
+	dir = writeFiles(t, map[string]string{"m.yaml": strings.Replace(m, "aws-us-east-1", "aws-nowhere-1", 1)})
+	r := e.run(t, "plan", "-f", dir, "--allow-replace", "-o", "json")
+	if r.Code != exitError || !strings.Contains(r.Stdout, `region \"aws-nowhere-1\" does not exist`) {
+		t.Fatalf("plan of a replacement into an unknown region: want it refused, got %+v", r)
 	}
 }

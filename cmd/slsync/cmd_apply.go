@@ -114,11 +114,8 @@ func (c *ApplyCmd) makePlan(ctx context.Context, app *App, l *live, set *model.S
 			return nil, err
 		}
 		if reset {
-			// New credentials were stored: read the keys with them.
-			l.Creds, err = cloud.LoadCredentials(l.CredsPath)
-			if err != nil {
-				return nil, err
-			}
+			// New credentials were stored: plan again, reading the keys
+			// with them.
 			_, p, err = planSet(ctx, app, &c.CloudFlags, l, set, c.AllowReplace)
 			if err != nil {
 				return nil, err

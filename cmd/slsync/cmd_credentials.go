@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +98,7 @@ func (c *CredentialsSetCmd) Run(app *App) error {
 
 // locate is how every credentials command starts: it settles the owner,
 // connects with cf and finds the project.
-func (r *projectRef) locate(app *App, cf *CloudFlags) (owner string, l *live, p *cloud.Project, err error) {
+func (r *projectRef) locate(app *App, cf *CloudFlags) (owner string, l *live, p *model.LiveProject, err error) {
 	if owner, err = r.owner(app); err != nil {
 		return "", nil, nil, err
 	}
@@ -131,10 +130,11 @@ func (r *projectRef) owner(app *App) (string, error) {
 	return set.Owner, nil
 }
 
-// find locates the project: by --project-id; else by the owner's slsync
-// tags; else, for a manifest project marked adopt, the project adoption
-// would take (the plan's rule).
-func (r *projectRef) find(app *App, l *live, owner string) (*cloud.Project, error) {
+// find locates the project: by --project-id; else among the live projects
+// as a plan reads them (state.ListAll), by the owner's slsync tags; else,
+// for a manifest project marked adopt, the project adoption would take (the
+// plan's rule, state.Adoptee). Found by listing, it has no ETag.
+func (r *projectRef) find(app *App, l *live, owner string) (*model.LiveProject, error) {
 	ctx := app.Ctx
 	if r.ProjectID != "" {
 		for _, typ := range model.ProjectTypes {
@@ -145,30 +145,30 @@ func (r *projectRef) find(app *App, l *live, owner string) (*cloud.Project, erro
 			if err != nil {
 				return nil, fmt.Errorf("reading project %s: %w", r.ProjectID, err)
 			}
-			tags := p.Metadata.Tags
-			if o, k := tags[model.TagOwner], tags[model.TagKey]; k != "" && (o != owner || k != r.ProjectKey) {
-				return nil, fmt.Errorf("project %s is managed as slsync-owner: %s, slsync-key: %s, not as %s/%s; use that owner and key", r.ProjectID, o, k, owner, r.ProjectKey)
+			lp := state.NormalizeProject(typ, *p)
+			if lp.Key != "" && (lp.Owner != owner || lp.Key != r.ProjectKey) {
+				return nil, fmt.Errorf("project %s is managed as slsync-owner: %s, slsync-key: %s, not as %s/%s; use that owner and key", r.ProjectID, lp.Owner, lp.Key, owner, r.ProjectKey)
 			}
-			return p, nil
+			return lp, nil
 		}
 		return nil, fmt.Errorf("no project has id %s (check it in the Elastic Cloud console or in the comments `slsync export` writes)", r.ProjectID)
 	}
-	var found []cloud.Project
-	for _, typ := range model.ProjectTypes {
-		ps, err := l.Projects.List(ctx, typ, map[string]string{model.TagOwner: owner, model.TagKey: r.ProjectKey})
-		if err != nil {
-			return nil, fmt.Errorf("list %s projects: %w", typ, err)
-		}
-		for _, p := range ps {
-			if p.Type == "" {
-				p.Type = typ
-			}
-			found = append(found, p)
+	all, err := state.ListAll(ctx, l.Projects)
+	if err != nil {
+		return nil, err
+	}
+	var found, others []*model.LiveProject
+	for _, lp := range all {
+		switch {
+		case !lp.Managed(owner):
+			others = append(others, lp)
+		case lp.Key == r.ProjectKey:
+			found = append(found, lp)
 		}
 	}
 	switch {
 	case len(found) == 1:
-		return l.Projects.Get(ctx, found[0].Type, found[0].ID)
+		return found[0], nil
 	case len(found) > 1:
 		ids := make([]string, len(found))
 		for i, p := range found {
@@ -180,50 +180,26 @@ func (r *projectRef) find(app *App, l *live, owner string) (*cloud.Project, erro
 	if r.set != nil {
 		// The manifests were loaded for the owner: a project to adopt is
 		// found the way the plan finds it.
-		if p, err := r.adoptee(ctx, l, owner); p != nil || err != nil {
-			return p, err
+		if dp := r.set.Projects[r.ProjectKey]; dp != nil && dp.Adopt != "" {
+			if lp := state.Adoptee(dp, owner, others); lp != nil {
+				return lp, nil
+			}
+			return nil, fmt.Errorf("project %s is marked adopt, but no single unmanaged %s project matches it (run `slsync plan` for the details), so its credentials cannot be stored; pass --project-id", r.ProjectKey, dp.Type)
 		}
 	}
 	return nil, fmt.Errorf("no live project carries slsync-owner: %s, slsync-key: %s; for a project slsync does not manage yet, pass --project-id (the ids are in the comments `slsync export` writes), or mark it adopt in the manifests", owner, r.ProjectKey)
 }
 
-func (r *projectRef) adoptee(ctx context.Context, l *live, owner string) (*cloud.Project, error) {
-	dp := r.set.Projects[r.ProjectKey]
-	if dp == nil || dp.Adopt == "" {
-		return nil, nil
-	}
-	var others []*model.LiveProject
-	for _, typ := range model.ProjectTypes {
-		ps, err := l.Projects.List(ctx, typ, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list %s projects: %w", typ, err)
-		}
-		for _, p := range ps {
-			if lp := state.NormalizeProject(typ, p); !lp.Managed(owner) {
-				others = append(others, lp)
-			}
-		}
-	}
-	lp := state.Adoptee(dp, owner, others)
-	if lp == nil {
-		return nil, fmt.Errorf("project %s is marked adopt, but no single unmanaged %s project matches it (run `slsync plan` for the details), so its credentials cannot be stored; pass --project-id", r.ProjectKey, dp.Type)
-	}
-	return l.Projects.Get(ctx, lp.Type, lp.ID)
-}
-
 // CredentialsListCmd lists the stored credentials.
 type CredentialsListCmd struct {
-	CredentialsFile string `name:"credentials-file" env:"SLSYNC_CREDENTIALS_FILE" placeholder:"FILE" help:"Project admin credentials file (default: slsync/credentials.json in your config directory)."`
-	Owner           string `name:"owner" placeholder:"NAME" help:"List only this owner's projects."`
+	CredentialsFlag
+	Owner string `name:"owner" placeholder:"NAME" help:"List only this owner's projects."`
 }
 
 func (c *CredentialsListCmd) Run(app *App) error {
-	path := c.CredentialsFile
-	if path == "" {
-		var err error
-		if path, err = cloud.DefaultCredentialsPath(os.Getenv); err != nil {
-			return err
-		}
+	path, err := c.credentialsPath()
+	if err != nil {
+		return err
 	}
 	creds, err := cloud.LoadCredentials(path)
 	if err != nil {
@@ -278,6 +254,17 @@ func (c *CredentialsResetCmd) Run(app *App) error {
 	owner, l, p, err := c.locate(app, &c.CloudFlags)
 	if err != nil {
 		return err
+	}
+	// The new password exists only in the answer to the reset: refuse a
+	// credentials file that could not take it before the old one is gone.
+	if _, err := l.credentials(); err != nil {
+		return fmt.Errorf("%w; nothing was reset", err)
+	}
+	// The reset sends If-Match, so that it acts on the version shown below.
+	if p.ETag == "" {
+		if err := state.FetchETags(app.Ctx, l.Projects, []*model.LiveProject{p}, 1); err != nil {
+			return err
+		}
 	}
 	if !c.Yes {
 		f, ok := app.Stdin.(*os.File)

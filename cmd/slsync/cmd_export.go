@@ -63,7 +63,11 @@ func (c *ExportCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	ex := &export.Exporter{Projects: l.Projects, Credentials: l.Creds, NewKeyAPI: state.ESClients(l.Opts), Parallelism: c.parallelism()}
+	creds, err := l.credentials()
+	if err != nil {
+		return err
+	}
+	ex := &export.Exporter{Projects: l.Projects, Credentials: creds, NewKeyAPI: state.ESClients(l.Opts), Parallelism: c.parallelism()}
 	res, err := ex.Export(app.Ctx, opts)
 	if err != nil {
 		return err

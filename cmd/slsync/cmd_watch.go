@@ -203,6 +203,5 @@ func isLoopbackURL(u string) bool {
 	if err != nil {
 		return false
 	}
-	h := pu.Hostname()
-	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
+	return isLoopback(pu.Hostname())
 }

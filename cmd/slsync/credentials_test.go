@@ -149,3 +149,25 @@ func TestCredentialsListEmptyAndOpenFileRefused(t *testing.T) {
 	}
 	noSecret(t, "list", r, "Sekrit-123")
 }
+
+// reset refuses, before the old password stops working, when the
+// credentials file could not take the new one.
+func TestCredentialsResetRefusesUnusableFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	env := emulatortest.Start(t, emulator.Options{})
+	id, es, _, pw := env.CreateProject(t, "elasticsearch", `{"name":"Hand","alias":"hand","region_id":"aws-us-east-1"}`)
+	credsFile := filepath.Join(t.TempDir(), "credentials.json")
+	if err := os.WriteFile(credsFile, []byte(`{"version":1,"projects":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cliEnv := []string{"EC_ENDPOINT=" + env.URL, "EC_API_KEY=" + env.APIKey, "SLSYNC_CREDENTIALS_FILE=" + credsFile}
+	r := runCLI(t, "", cliEnv, "", "credentials", "reset", "hand", "--owner", "team", "--project-id", id, "--yes")
+	if r.Code != exitError || !strings.Contains(r.Stderr, "chmod 600") || !strings.Contains(r.Stderr, "nothing was reset") {
+		t.Fatalf("reset with a world-readable credentials file: %+v", r)
+	}
+	if got := env.Do(t, http.MethodGet, es+"/_security/_authenticate", basicAuth("admin", pw), nil).Status; got != http.StatusOK {
+		t.Fatalf("the old password stopped working (%d) although nothing could be stored", got)
+	}
+}

@@ -24,10 +24,23 @@ type ManifestFlags struct {
 // command line ends up in shell history and process listings, so it comes
 // from $EC_API_KEY or a file.
 type CloudFlags struct {
-	Endpoint        string `name:"endpoint" env:"EC_ENDPOINT,EC_HOST" placeholder:"URL" help:"Serverless Project API base URL (default https://api.elastic-cloud.com; the emulator prints its own)."`
-	APIKeyFile      string `name:"api-key-file" placeholder:"FILE" help:"Read the Elastic Cloud API key from FILE instead of $EC_API_KEY."`
+	Endpoint   string `name:"endpoint" env:"EC_ENDPOINT,EC_HOST" placeholder:"URL" help:"Serverless Project API base URL (default https://api.elastic-cloud.com; the emulator prints its own)."`
+	APIKeyFile string `name:"api-key-file" placeholder:"FILE" help:"Read the Elastic Cloud API key from FILE instead of $EC_API_KEY."`
+	CredentialsFlag
+	Parallelism int `name:"parallelism" default:"8" help:"Concurrent calls to project Elasticsearch endpoints."`
+}
+
+// CredentialsFlag names the project admin credentials file.
+type CredentialsFlag struct {
 	CredentialsFile string `name:"credentials-file" env:"SLSYNC_CREDENTIALS_FILE" placeholder:"FILE" help:"Project admin credentials file (default: slsync/credentials.json in your config directory)."`
-	Parallelism     int    `name:"parallelism" default:"8" help:"Concurrent calls to project Elasticsearch endpoints."`
+}
+
+// credentialsPath returns --credentials-file, else the default location.
+func (f *CredentialsFlag) credentialsPath() (string, error) {
+	if f.CredentialsFile != "" {
+		return f.CredentialsFile, nil
+	}
+	return cloud.DefaultCredentialsPath(os.Getenv)
 }
 
 // apiKey returns the Cloud API key from --api-key-file or $EC_API_KEY.
@@ -57,13 +70,6 @@ func (f *CloudFlags) endpoint() string {
 	return cloud.EndpointFromEnv(os.Getenv)
 }
 
-func (f *CloudFlags) credentialsPath() (string, error) {
-	if f.CredentialsFile != "" {
-		return f.CredentialsFile, nil
-	}
-	return cloud.DefaultCredentialsPath(os.Getenv)
-}
-
 func (f *CloudFlags) parallelism() int {
 	if f.Parallelism < 1 {
 		return state.DefaultParallelism
@@ -71,15 +77,17 @@ func (f *CloudFlags) parallelism() int {
 	return f.Parallelism
 }
 
-// live holds the clients of one run.
+// live holds the clients of one run. It keeps the credentials file's path,
+// not its content: the file changes under a run (apply and watch --apply
+// store the credentials of projects they create, `slsync credentials set`
+// may run alongside watch), so each read of the live state loads it afresh.
 type live struct {
 	Projects  *cloud.ProjectClient
 	CredsPath string
-	Creds     *cloud.Credentials
 	Opts      cloud.Options
 }
 
-// connect builds the clients and loads the credentials file.
+// connect builds the clients and settles the credentials file's path.
 func (f *CloudFlags) connect(app *App) (*live, error) {
 	key, err := f.apiKey()
 	if err != nil {
@@ -87,7 +95,7 @@ func (f *CloudFlags) connect(app *App) (*live, error) {
 	}
 	opts := cloud.Options{
 		HTTPClient: cloud.NewHTTPClient(cloud.DefaultTimeout),
-		UserAgent:  "slsync/" + buildVersion(),
+		UserAgent:  cloud.UserAgent(buildVersion()),
 		Logger:     app.Log,
 	}
 	pc, err := cloud.NewProjectClient(f.endpoint(), key, opts)
@@ -98,11 +106,12 @@ func (f *CloudFlags) connect(app *App) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds, err := cloud.LoadCredentials(path)
-	if err != nil {
-		return nil, err
-	}
-	return &live{Projects: pc, CredsPath: path, Creds: creds, Opts: opts}, nil
+	return &live{Projects: pc, CredsPath: path, Opts: opts}, nil
+}
+
+// credentials loads the credentials file as it is now.
+func (l *live) credentials() (*cloud.Credentials, error) {
+	return cloud.LoadCredentials(l.CredsPath)
 }
 
 // loadManifests loads and checks the manifest set, printing every diagnostic
@@ -129,11 +138,16 @@ func (e *invalidManifestsError) Error() string {
 	return fmt.Sprintf("%d error(s) in the manifests; nothing was read or changed", e.errors)
 }
 
-// readLive reads the live state the set's owner has.
+// read reads the live state the set's owner has, with the credentials file
+// as it is now.
 func (l *live) read(ctx context.Context, app *App, set *model.Set, parallelism int) (*model.LiveState, error) {
+	creds, err := l.credentials()
+	if err != nil {
+		return nil, err
+	}
 	r := &state.Reader{
 		Projects:    l.Projects,
-		Credentials: l.Creds,
+		Credentials: creds,
 		NewKeyAPI:   state.ESClients(l.Opts),
 		Parallelism: parallelism,
 		Logger:      app.Log,

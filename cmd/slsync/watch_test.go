@@ -119,3 +119,41 @@ func TestWatchApply(t *testing.T) {
 		t.Errorf("watch --apply against a remote endpoint without --auto-approve: %+v", r)
 	}
 }
+
+const watchKeysManifest = `owner: watchers
+projects:
+  beta:
+    type: elasticsearch
+    name: Beta
+    region_id: aws-us-east-1
+    api_keys:
+      reader:
+        role_descriptors:
+          r:
+            indices:
+              - names: [books]
+                privileges: [read]
+`
+
+// A project watch --apply creates gets its admin credentials stored; the
+// next save must read its keys with them (the credentials file as it is
+// now, not as it was when watch started), so a save that changes nothing
+// plans nothing.
+func TestWatchApplyReadsCredentialsItStored(t *testing.T) {
+	e := newApplyEnv(t, emulator.Options{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "slsync.yaml")
+	if err := os.WriteFile(file, []byte(watchKeysManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := startCLI(t, e.env(), "watch", "-f", dir, "--debounce", "50ms", "--apply", "--secrets-dir", e.secrets)
+	out.waitFor(t, "Apply complete: 2 created", 1)
+	writeAtomically(t, file, watchKeysManifest)
+	out.waitFor(t, "No changes.", 1)
+	if strings.Contains(out.String(), "credentials") && strings.Contains(out.String(), "cannot be read") {
+		t.Errorf("the second plan could not read the keys of the project watch created:\n%s", out.String())
+	}
+	if err := stopCLI(t, cmd, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}

@@ -137,17 +137,6 @@ func esKeyName(k *model.APIKey) string {
 	return k.Key
 }
 
-// keyQuery selects this owner's live keys for one manifest key name.
-func keyQuery(owner, keyName string) *cloud.QueryAPIKeysRequest {
-	q := state.KeyQuery(owner)
-	q.Query = map[string]any{"bool": map[string]any{"filter": []any{
-		map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
-		map[string]any{"term": map[string]any{"metadata." + model.MetaKey: keyName}},
-		map[string]any{"term": map[string]any{"invalidated": false}},
-	}}}
-	return q
-}
-
 // maxCreateAttempts bounds creates repeated after a lost answer (each
 // repetition only after checking that the lost one left nothing behind).
 const maxCreateAttempts = 4
@@ -225,7 +214,7 @@ func (e *executor) createAndDeliver(ctx context.Context, a *plan.Action, pc *pro
 		}
 		// The key may exist, but its secret was never seen: find it and
 		// invalidate it, then create anew.
-		ks, qerr := api.QueryAPIKeys(ctx, keyQuery(e.owner, a.KeyName))
+		ks, qerr := api.QueryAPIKeys(ctx, state.KeyNameQuery(e.owner, a.KeyName))
 		if qerr != nil {
 			return false, fmt.Errorf("creating the key: %v; and looking for it by its metadata failed too (%v); %s", err, qerr, errRunPlanAgain)
 		}
@@ -335,7 +324,7 @@ func (e *executor) known(a *plan.Action) map[string]bool {
 // (creation, then id); on a tie both yield. The loser invalidates its own
 // key before its secret is delivered anywhere.
 func (e *executor) raceCheckKey(ctx context.Context, api KeyAPI, a *plan.Action, ours *cloud.CreatedAPIKey, known map[string]bool) error {
-	ks, err := api.QueryAPIKeys(ctx, keyQuery(e.owner, a.KeyName))
+	ks, err := api.QueryAPIKeys(ctx, state.KeyNameQuery(e.owner, a.KeyName))
 	if err != nil {
 		e.log.Warn("could not check for a concurrent key create", "key", a.Address, "error", err)
 		return nil

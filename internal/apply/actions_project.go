@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -192,15 +193,7 @@ func (e *executor) alive(ctx context.Context, typ model.ProjectType, ps []cloud.
 	if len(ps) < 2 {
 		return ps
 	}
-	out := ps[:0:0]
-	for _, p := range ps {
-		st, err := e.opts.Projects.Status(ctx, typ, p.ID)
-		if cloud.IsNotFound(err) || (err == nil && (st.Phase == model.PhaseDeleting || st.Phase == model.PhaseDeleted)) {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
+	return e.aliveAll(ctx, typ, ps)
 }
 
 // sortOldestFirst orders projects by created_at, then id.
@@ -265,13 +258,18 @@ func (e *executor) raceCheckProject(ctx context.Context, a *plan.Action, typ mod
 func (e *executor) aliveAll(ctx context.Context, typ model.ProjectType, ps []cloud.Project) []cloud.Project {
 	var out []cloud.Project
 	for _, p := range ps {
-		st, err := e.opts.Projects.Status(ctx, typ, p.ID)
-		if cloud.IsNotFound(err) || (err == nil && (st.Phase == model.PhaseDeleting || st.Phase == model.PhaseDeleted)) {
+		if goneOrGoing(e.opts.Projects.Status(ctx, typ, p.ID)) {
 			continue
 		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// goneOrGoing reports whether a status call's answer says the project is
+// deleted or being deleted.
+func goneOrGoing(st *cloud.ProjectStatus, err error) bool {
+	return cloud.IsNotFound(err) || (err == nil && (st.Phase == model.PhaseDeleting || st.Phase == model.PhaseDeleted))
 }
 
 // waitInitialized polls a created project's status until it is initialized.
@@ -375,8 +373,7 @@ func (e *executor) deleteByID(ctx context.Context, addr string, typ model.Projec
 		return &StaleError{Address: addr, Detail: fmt.Sprintf("project id %s no longer has ETag %s: If-Match failed with 412", id, etag)}
 	case cloud.IsOutcomeUnknown(err):
 		// Did it happen? Ask.
-		st, serr := e.opts.Projects.Status(ctx, typ, id)
-		if cloud.IsNotFound(serr) || (serr == nil && (st.Phase == model.PhaseDeleting || st.Phase == model.PhaseDeleted)) {
+		if goneOrGoing(e.opts.Projects.Status(ctx, typ, id)) {
 			return nil
 		}
 		return fmt.Errorf("deleting project %s: %w", id, err)
@@ -458,6 +455,44 @@ func patchApplied(req *cloud.PatchProjectRequest, p *cloud.Project) bool {
 	}
 	if req.AdminFeaturesPackage != nil && p.AdminFeaturesPackage != *req.AdminFeaturesPackage {
 		return false
+	}
+	if req.SearchLake != nil && !searchLakeHas(p.SearchLake, req.SearchLake) {
+		return false
+	}
+	if req.ProductTypes != nil && !sameProductTypes(p.ProductTypes, req.ProductTypes) {
+		return false
+	}
+	return true
+}
+
+// searchLakeHas reports whether have carries every member want sets.
+func searchLakeHas(have, want *model.SearchLake) bool {
+	if have == nil {
+		have = &model.SearchLake{}
+	}
+	eq := func(h, w *int) bool { return w == nil || (h != nil && *h == *w) }
+	if !eq(have.SearchPower, want.SearchPower) || !eq(have.BoostWindow, want.BoostWindow) {
+		return false
+	}
+	if w := want.DataRetention; w != nil {
+		h := have.DataRetention
+		if h == nil {
+			h = &model.DataRetention{}
+		}
+		return eq(h.MaxRetentionDays, w.MaxRetentionDays) && eq(h.DefaultRetentionDays, w.DefaultRetentionDays)
+	}
+	return true
+}
+
+// sameProductTypes compares product_types as sets.
+func sameProductTypes(have, want []model.ProductType) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
 	}
 	return true
 }

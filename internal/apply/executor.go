@@ -479,17 +479,13 @@ func (e *executor) run(ctx context.Context, p *plan.Plan) (*Report, error) {
 		r := byID[a.Address]
 		o := Outcome{Address: a.Address, Kind: a.Kind, Status: r.Status, Err: r.Err, Elapsed: r.Elapsed}
 		// A created project whose wait failed is not done: its keys did
-		// not run.
-		if w, ok := waitNode[a.Address]; ok && r.Status == StatusSucceeded {
-			if wr := byID[w]; wr.Status != StatusSucceeded {
-				o.Status, o.Err = wr.Status, wr.Err
-			}
-		}
-		// Nor is one whose keys were delivered but whose tag stayed: the
-		// next plan would rotate them all.
-		if sn, ok := settleNode[a.Address]; ok && o.Status == StatusSucceeded {
-			if sr := byID[sn]; sr.Status != StatusSucceeded {
-				o.Status, o.Err = sr.Status, sr.Err
+		// not run. Nor is one whose keys were delivered but whose tag
+		// stayed: the next plan would rotate them all.
+		for _, follow := range []map[string]string{waitNode, settleNode} {
+			if n, ok := follow[a.Address]; ok && o.Status == StatusSucceeded {
+				if fr := byID[n]; fr.Status != StatusSucceeded {
+					o.Status, o.Err = fr.Status, fr.Err
+				}
 			}
 		}
 		out.Actions = append(out.Actions, o)

@@ -3,15 +3,16 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/slsync/slsync/internal/apply"
 	"github.com/slsync/slsync/internal/cloud"
-	"github.com/slsync/slsync/internal/model"
-	"path/filepath"
-	"testing"
-
 	"github.com/slsync/slsync/internal/emulator"
+	"github.com/slsync/slsync/internal/model"
+	"github.com/slsync/slsync/internal/plan"
 )
 
 // Every example applies from an empty organisation and then plans empty:
@@ -188,5 +189,45 @@ func TestApplyEveryActionKind(t *testing.T) {
 	}
 	if n := len(creds.ByProjectKey("kinds", "beta")); n != 1 {
 		t.Fatalf("%d credential entries for beta, want 1", n)
+	}
+}
+
+// lostPatch is a ProjectAPI whose PATCH never reaches the API and reports
+// a lost answer, as a connection reset before the request was read would.
+type lostPatch struct{ apply.ProjectAPI }
+
+func (lostPatch) Patch(ctx context.Context, typ model.ProjectType, id string, req *cloud.PatchProjectRequest, ifMatch string) (*cloud.Project, error) {
+	return nil, &cloud.OutcomeUnknownError{Method: "PATCH", Path: "/api/v1/serverless/projects/" + string(typ) + "/" + id, Err: fmt.Errorf("connection reset")}
+}
+
+// An update whose answer was lost succeeds only if a read shows every field
+// it sends, search_lake included: one that never happened fails.
+func TestLostPatchOfSearchLakeIsNotReportedDone(t *testing.T) {
+	const v1 = `owner: lost
+projects:
+  p:
+    type: elasticsearch
+    name: P
+    region_id: aws-us-east-1
+    search_lake: {search_power: 100}
+`
+	e := newEnv(t, emulator.Options{})
+	requireOK(t, e.applySet(loadYAML(t, v1), nil))
+	v2 := loadYAML(t, strings.Replace(v1, "search_power: 100", "search_power: 200", 1))
+	p := e.plan(v2, false)
+	if a := p.Action("project.p"); a == nil || a.Kind != plan.Update || !a.Changed("search_lake") {
+		t.Fatalf("want an update of search_lake, plan has %v", actionList(p))
+	}
+	opts := e.options()
+	opts.Projects = lostPatch{e.pc}
+	r, err := apply.Apply(context.Background(), p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() || !cloud.IsOutcomeUnknown(r.Actions[0].Err) {
+		t.Fatalf("want the update failed with its lost answer, got %+v", r.Actions)
+	}
+	if !e.plan(v2, false).HasChanges() {
+		t.Fatal("the update was not lost after all; the test proves nothing")
 	}
 }

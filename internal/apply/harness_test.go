@@ -84,15 +84,20 @@ func (e *env) options() apply.Options {
 	}
 }
 
-// read reads the live state for set with the current credentials file.
-func (e *env) read(set *model.Set) *model.LiveState {
+// reader returns a state reader with the current credentials file.
+func (e *env) reader() *state.Reader {
 	e.t.Helper()
 	creds, err := cloud.LoadCredentials(e.credsPath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := &state.Reader{Projects: e.pc, Credentials: creds, NewKeyAPI: state.ESClients(e.copts), Parallelism: 8}
-	st, err := r.Read(context.Background(), set)
+	return &state.Reader{Projects: e.pc, Credentials: creds, NewKeyAPI: state.ESClients(e.copts), Parallelism: 8}
+}
+
+// read reads the live state for set with the current credentials file.
+func (e *env) read(set *model.Set) *model.LiveState {
+	e.t.Helper()
+	st, err := e.reader().Read(context.Background(), set)
 	if err != nil {
 		e.t.Fatalf("reading live state: %v", err)
 	}
@@ -327,12 +332,7 @@ func (s *recordingSink) Deliver(ctx context.Context, k apply.KeySecret) error {
 // failing when the plan cannot be made or is refused (as under faults).
 func (e *env) applyTolerant(set *model.Set, mod func(*apply.Options)) *apply.Report {
 	e.t.Helper()
-	creds, err := cloud.LoadCredentials(e.credsPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r := &state.Reader{Projects: e.pc, Credentials: creds, NewKeyAPI: state.ESClients(e.copts), Parallelism: 8}
-	st, err := r.Read(context.Background(), set)
+	st, err := e.reader().Read(context.Background(), set)
 	if err != nil {
 		e.t.Logf("read: %v", err)
 		return nil
@@ -348,9 +348,7 @@ func (e *env) applyTolerant(set *model.Set, mod func(*apply.Options)) *apply.Rep
 			return nil
 		}
 		if len(reset) > 0 {
-			creds, _ := cloud.LoadCredentials(e.credsPath)
-			r.Credentials = creds
-			if st, err = r.Read(context.Background(), set); err != nil {
+			if st, err = e.reader().Read(context.Background(), set); err != nil {
 				e.t.Logf("read: %v", err)
 				return nil
 			}

@@ -31,9 +31,7 @@ func (e *StalePlanError) Error() string {
 }
 
 // ProjectGetter reads one project with its ETag (*cloud.ProjectClient).
-type ProjectGetter interface {
-	Get(ctx context.Context, typ model.ProjectType, id string) (*cloud.Project, error)
-}
+type ProjectGetter = state.ProjectGetter
 
 // CheckSaved compares a saved plan with the manifests as they are now
 // (their digest) and with live state read just now, and refuses it

@@ -69,21 +69,24 @@ func safeElement(what, name string) error {
 }
 
 func (f *FileSink) Deliver(ctx context.Context, s KeySecret) error {
+	fail := func(err error) error {
+		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+	}
 	path, err := f.Path(s)
 	if err != nil {
-		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+		return fail(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+		return fail(err)
 	}
 	if err := mkdirPrivate(f.dir, false); err != nil {
-		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+		return fail(err)
 	}
 	if err := mkdirPrivate(filepath.Dir(path), true); err != nil {
-		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+		return fail(err)
 	}
 	if err := safefile.Write(path, s.MarshalSecretJSON(), 0o600); err != nil {
-		return &DeliveryError{Sink: f.Name(), ProjectKey: s.ProjectKey, KeyName: s.KeyName, Err: err}
+		return fail(err)
 	}
 	return nil
 }

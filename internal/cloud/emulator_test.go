@@ -2,13 +2,13 @@ package cloud_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slsync/slsync/internal/cloud"
 	"github.com/slsync/slsync/internal/emulator"
+	"github.com/slsync/slsync/internal/emulator/emulatortest"
 	"github.com/slsync/slsync/internal/model"
 )
 
@@ -16,18 +16,13 @@ const emuKey = "essu_emulator_key_for_tests"
 
 func startEmulator(t *testing.T) (*emulator.Server, *cloud.ProjectClient, cloud.Options) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{APIKey: emuKey, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
+	env := emulatortest.Start(t, emulator.Options{APIKey: emuKey, Seed: 3})
 	opts := cloud.Options{Retry: cloud.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}}
-	pc, err := cloud.NewProjectClient(hs.URL, emuKey, opts)
+	pc, err := cloud.NewProjectClient(env.URL, emuKey, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return emu, pc, opts
+	return env.Server, pc, opts
 }
 
 func TestProjectLifecycleAgainstEmulator(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/slsync/slsync/internal/cloud"
 	"github.com/slsync/slsync/internal/emulator"
+	"github.com/slsync/slsync/internal/emulator/emulatortest"
 	"github.com/slsync/slsync/internal/model"
 )
 
@@ -56,19 +56,14 @@ func newFixture(t testing.TB, opts emulator.Options) *fixture {
 	if opts.Seed == 0 {
 		opts.Seed = 42
 	}
-	emu, err := emulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
+	env := emulatortest.Start(t, opts)
 	copts := cloud.Options{UserAgent: cloud.UserAgent("test"),
 		Retry: cloud.RetryPolicy{MaxAttempts: 12, BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond}}
-	pc, err := cloud.NewProjectClient(hs.URL, emuKey, copts)
+	pc, err := cloud.NewProjectClient(env.URL, emuKey, copts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{emu: emu, url: hs.URL, clock: clk, pc: pc, opts: copts,
+	return &fixture{emu: env.Server, url: env.URL, clock: clk, pc: pc, opts: copts,
 		creds: cloud.NewCredentials(filepath.Join(t.TempDir(), "credentials.json")), byName: map[string]*cloud.CreatedProject{}}
 }
 
@@ -477,5 +472,40 @@ func TestFetchETags(t *testing.T) {
 	}
 	if _, err := f.pc.Patch(context.Background(), lp.Type, lp.ID, &cloud.PatchProjectRequest{Name: &name}, lp.ETag); !cloud.IsPreconditionFailed(err) {
 		t.Fatalf("stale ETag: err = %v, want 412", err)
+	}
+}
+
+// A project whose type, region_id or optimized_for changed is replaced, i.e.
+// created anew: the read fetches the regions so that the plan can refuse a
+// region that does not exist before apply deletes the old project. A desired
+// project that leaves those fields out, or keeps them, costs no regions call.
+func TestReadFetchesRegionsForReplacements(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.project(t, model.Elasticsearch, owner, "search", "search", nil, func(r *cloud.CreateProjectRequest) { r.OptimizedFor = "general_purpose" })
+	tests := []struct {
+		name string
+		mod  func(*model.Project)
+		want bool
+	}{
+		{"unspecified", func(*model.Project) {}, false},
+		{"same", func(p *model.Project) {
+			p.Type, p.RegionID, p.OptimizedFor = model.Elasticsearch, "aws-us-east-1", "general_purpose"
+		}, false},
+		{"region", func(p *model.Project) { p.Type, p.RegionID = model.Elasticsearch, "nowhere-1" }, true},
+		{"type", func(p *model.Project) { p.Type = model.Observability }, true},
+		{"optimized_for", func(p *model.Project) { p.Type, p.OptimizedFor = model.Elasticsearch, "vector" }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := desiredSet(map[string][]string{"search": nil})
+			tt.mod(set.Projects["search"])
+			st, err := f.reader(2).Read(context.Background(), set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Regions != nil; got != tt.want {
+				t.Fatalf("regions read = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

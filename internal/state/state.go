@@ -21,8 +21,8 @@
 //     are about to be deleted (to skip ones already deleting), so those
 //     calls are only made when something changes.
 //
-// Regions are read (one call) only when some desired project has no live
-// counterpart, i.e. will be created.
+// Regions are read (one call) only when some desired project will be
+// created: it has no live counterpart, or it will be replaced.
 package state
 
 import (
@@ -42,10 +42,15 @@ import (
 // DefaultParallelism bounds concurrent per-project calls.
 const DefaultParallelism = 8
 
+// ProjectLister lists projects (*cloud.ProjectClient).
+type ProjectLister interface {
+	List(ctx context.Context, typ model.ProjectType, tags map[string]string) ([]cloud.Project, error)
+}
+
 // ProjectAPI is the part of the Project API a read needs
 // (*cloud.ProjectClient).
 type ProjectAPI interface {
-	List(ctx context.Context, typ model.ProjectType, tags map[string]string) ([]cloud.Project, error)
+	ProjectLister
 	Status(ctx context.Context, typ model.ProjectType, id string) (*cloud.ProjectStatus, error)
 	Regions(ctx context.Context) ([]model.Region, error)
 }
@@ -131,7 +136,7 @@ func (r *Reader) Read(ctx context.Context, desired *model.Set) (*model.LiveState
 	owner := desired.Owner
 	start := time.Now()
 
-	all, err := r.listAll(ctx)
+	all, err := ListAll(ctx, r.Projects)
 	if err != nil {
 		return nil, err
 	}
@@ -170,14 +175,16 @@ func (r *Reader) Read(ctx context.Context, desired *model.Set) (*model.LiveState
 	return st, nil
 }
 
-// listAll lists the three project types in parallel.
-func (r *Reader) listAll(ctx context.Context) ([]*model.LiveProject, error) {
+// ListAll lists every project of the three types (three calls, in
+// parallel, unfiltered: whoever owns them) and normalises them
+// (NormalizeProject), in type order.
+func ListAll(ctx context.Context, api ProjectLister) ([]*model.LiveProject, error) {
 	results := make([][]cloud.Project, len(model.ProjectTypes))
 	errs := make([]error, len(model.ProjectTypes))
 	var wg sync.WaitGroup
 	for i, typ := range model.ProjectTypes {
 		wg.Go(func() {
-			results[i], errs[i] = r.Projects.List(ctx, typ, nil)
+			results[i], errs[i] = api.List(ctx, typ, nil)
 		})
 	}
 	wg.Wait()
@@ -381,16 +388,28 @@ func Adoptee(dp *model.Project, owner string, others []*model.LiveProject) *mode
 // KeyQuery is the _query/api_key request that selects an owner's live keys:
 // metadata.slsync_owner = owner and not invalidated (expired keys are
 // included: the plan rotates them), ordered by creation then name, 1000 a
-// page. Apply uses it too, to find out whether a create whose answer was
-// lost happened.
+// page.
 func KeyQuery(owner string) *cloud.QueryAPIKeysRequest {
+	return ownerKeyQuery(owner)
+}
+
+// KeyNameQuery is KeyQuery narrowed to one manifest key name
+// (metadata.slsync_key): apply uses it to find the keys a create whose
+// answer was lost may have made, and a concurrent apply's duplicate.
+func KeyNameQuery(owner, keyName string) *cloud.QueryAPIKeysRequest {
+	return ownerKeyQuery(owner, map[string]any{"term": map[string]any{"metadata." + model.MetaKey: keyName}})
+}
+
+// ownerKeyQuery builds KeyQuery with extra filters.
+func ownerKeyQuery(owner string, extra ...any) *cloud.QueryAPIKeysRequest {
+	filter := append([]any{
+		map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
+		map[string]any{"term": map[string]any{"invalidated": false}},
+	}, extra...)
 	return &cloud.QueryAPIKeysRequest{
-		Query: map[string]any{"bool": map[string]any{"filter": []any{
-			map[string]any{"term": map[string]any{"metadata." + model.MetaOwner: owner}},
-			map[string]any{"term": map[string]any{"invalidated": false}},
-		}}},
-		Sort: cloud.DefaultKeySort(),
-		Size: cloud.DefaultQuerySize,
+		Query: map[string]any{"bool": map[string]any{"filter": filter}},
+		Sort:  cloud.DefaultKeySort(),
+		Size:  cloud.DefaultQuerySize,
 	}
 }
 
@@ -460,15 +479,26 @@ func ReadQuery(owner string, names []string) *cloud.QueryAPIKeysRequest {
 	}
 }
 
-// needsRegions reports whether some desired project has no managed live
-// counterpart and will therefore be created.
+// needsRegions reports whether some desired project will be created: it
+// has no managed live counterpart, or it will be replaced (created anew)
+// because its type, region_id or optimized_for differs — compared as the
+// plan compares them (internal/plan projectChanges: a field the manifest
+// leaves out, or the live project does not report, is no difference), so
+// that a plan without changes makes no regions call.
 func needsRegions(desired *model.Set, st *model.LiveState) bool {
-	live := map[string]bool{}
+	live := make(map[string]*model.LiveProject, len(st.Managed))
 	for _, lp := range st.Managed {
-		live[lp.Key] = true
+		live[lp.Key] = lp
 	}
-	for key := range desired.Projects {
-		if !live[key] {
+	differs := func(want, have string) bool { return want != "" && have != "" && want != have }
+	for key, dp := range desired.Projects {
+		lp := live[key]
+		switch {
+		case lp == nil:
+			return true
+		case dp == nil:
+			continue
+		case (dp.Type != "" && dp.Type != lp.Type) || differs(dp.RegionID, lp.RegionID) || differs(dp.OptimizedFor, lp.OptimizedFor):
 			return true
 		}
 	}
