@@ -7,18 +7,14 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/slsync/slsync/internal/cloud"
 	"github.com/slsync/slsync/internal/manifest"
-	"github.com/slsync/slsync/internal/model"
 	"github.com/slsync/slsync/internal/state"
 )
 
-// ProjectLister lists projects (*cloud.ProjectClient).
-type ProjectLister interface {
-	List(ctx context.Context, typ model.ProjectType, tags map[string]string) ([]cloud.Project, error)
-}
+// ProjectLister lists projects (*cloud.ProjectClient); the same as state's.
+type ProjectLister = state.ProjectLister
 
 // Exporter reads the live organisation and builds manifests from it.
 // Projects and NewKeyAPI are required.
@@ -61,21 +57,13 @@ func (e *Exporter) Export(ctx context.Context, opts Options) (*Result, error) {
 	if e.Projects == nil || e.NewKeyAPI == nil {
 		return nil, errors.New("export: Exporter needs Projects and NewKeyAPI")
 	}
-	lists := make([][]cloud.Project, len(model.ProjectTypes))
-	errs := make([]error, len(model.ProjectTypes))
-	var wg sync.WaitGroup
-	for i, typ := range model.ProjectTypes {
-		wg.Go(func() { lists[i], errs[i] = e.Projects.List(ctx, typ, nil) })
+	live, err := state.ListAll(ctx, e.Projects)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	var sources []Source
-	for i, typ := range model.ProjectTypes {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("list %s projects: %w", typ, errs[i])
-		}
-		for _, p := range lists[i] {
-			sources = append(sources, Source{Project: state.NormalizeProject(typ, p)})
-		}
+	sources := make([]Source, len(live))
+	for i, lp := range live {
+		sources[i] = Source{Project: lp}
 	}
 
 	// Read the keys of the projects that will be exported and that slsync
@@ -96,28 +84,16 @@ func (e *Exporter) Export(ctx context.Context, opts Options) (*Result, error) {
 		Sort:  cloud.DefaultKeySort(),
 		Size:  cloud.DefaultQuerySize,
 	}
-	err := state.ForEach(ctx, len(jobs), e.Parallelism, func(ctx context.Context, j int) error {
+	err = state.ForEach(ctx, len(jobs), e.Parallelism, func(ctx context.Context, j int) error {
 		s := &sources[jobs[j]]
 		entry, _ := e.Credentials.Lookup(s.Project.ID)
-		endpoint := s.Project.Endpoints["elasticsearch"]
-		if endpoint == "" {
-			endpoint = entry.Endpoint
-		}
-		api, err := e.NewKeyAPI(endpoint, entry.Username, entry.Password)
-		if err != nil {
-			return fmt.Errorf("project %s (id %s): %w", s.Project.Alias, s.Project.ID, err)
-		}
-		raw, err := api.QueryAPIKeys(ctx, query)
+		keys, err := state.ReadProjectKeys(ctx, e.NewKeyAPI, s.Project, entry, query)
 		if err != nil {
 			return fmt.Errorf("reading the API keys of project %q (id %s): %w; check its entry with `slsync credentials list`", s.Project.Name, s.Project.ID, err)
 		}
-		for _, k := range raw {
-			if !k.Invalidated {
-				s.Keys = append(s.Keys, state.NormalizeKey(k))
-			}
-		}
-		sort.SliceStable(s.Keys, func(a, c int) bool { return s.Keys[a].Creation.Before(s.Keys[c].Creation) })
-		s.KeysRead, s.Username = true, entry.Username
+		// Export writes keys in the order they were made.
+		sort.SliceStable(keys, func(a, c int) bool { return keys[a].Creation.Before(keys[c].Creation) })
+		s.Keys, s.KeysRead, s.Username = keys, true, entry.Username
 		return nil
 	})
 	if err != nil {

@@ -314,7 +314,7 @@ func (r *Reader) readKeys(ctx context.Context, desired *model.Set, st *model.Liv
 	}
 	return r.forEach(ctx, len(jobs), func(ctx context.Context, i int) error {
 		j := jobs[i]
-		keys, err := r.readProjectKeys(ctx, j.lp, j.entry, j.query)
+		keys, err := ReadProjectKeys(ctx, r.NewKeyAPI, j.lp, j.entry, j.query)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -413,7 +413,11 @@ func ownerKeyQuery(owner string, extra ...any) *cloud.QueryAPIKeysRequest {
 	}
 }
 
-func (r *Reader) readProjectKeys(ctx context.Context, lp *model.LiveProject, entry cloud.CredentialEntry, query *cloud.QueryAPIKeysRequest) ([]*model.LiveAPIKey, error) {
+// ReadProjectKeys runs query against one project's Elasticsearch with the
+// admin credentials in entry and returns the non-invalidated keys,
+// normalised, ordered by slsync key, creation and id. Read uses it for each
+// managed project; export uses it for the projects it exports.
+func ReadProjectKeys(ctx context.Context, newKeyAPI KeyAPIFactory, lp *model.LiveProject, entry cloud.CredentialEntry, query *cloud.QueryAPIKeysRequest) ([]*model.LiveAPIKey, error) {
 	endpoint := lp.Endpoints["elasticsearch"]
 	if endpoint == "" {
 		endpoint = entry.Endpoint
@@ -421,7 +425,7 @@ func (r *Reader) readProjectKeys(ctx context.Context, lp *model.LiveProject, ent
 	if endpoint == "" {
 		return nil, errors.New("the project has no Elasticsearch endpoint")
 	}
-	api, err := r.NewKeyAPI(endpoint, entry.Username, entry.Password)
+	api, err := newKeyAPI(endpoint, entry.Username, entry.Password)
 	if err != nil {
 		return nil, err
 	}
