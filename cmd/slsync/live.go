@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/slsync/slsync/internal/apply"
 	"github.com/slsync/slsync/internal/cloud"
 	"github.com/slsync/slsync/internal/manifest"
 	"github.com/slsync/slsync/internal/model"
@@ -177,32 +178,8 @@ func planSet(ctx context.Context, app *App, cf *CloudFlags, l *live, set *model.
 	// List items carry no ETag; read it (one GET each) only for the projects
 	// the plan will change, so that apply can send If-Match and a saved plan
 	// records the version it saw, while a no-change plan stays at 3+P calls.
-	if changed := projectsToChange(p, st); len(changed) > 0 {
-		if err := state.FetchETags(ctx, l.Projects, changed, cf.parallelism()); err != nil {
-			return st, nil, fmt.Errorf("reading projects to change: %w", err)
-		}
-		p = plan.Compute(set, st, opts)
+	if err := apply.FillETags(ctx, l.Projects, p, cf.parallelism()); err != nil {
+		return st, nil, fmt.Errorf("reading projects to change: %w", err)
 	}
 	return st, p, nil
-}
-
-// projectsToChange returns the live projects a plan patches, replaces,
-// deletes or adopts.
-func projectsToChange(p *plan.Plan, st *model.LiveState) []*model.LiveProject {
-	ids := map[string]bool{}
-	for _, a := range p.Actions {
-		if a.Resource == plan.ResourceProject && a.Kind != plan.Create && a.Observed.ProjectID != "" && a.Observed.ETag == "" {
-			ids[a.Observed.ProjectID] = true
-		}
-	}
-	var out []*model.LiveProject
-	for _, group := range [][]*model.LiveProject{st.Managed, st.Others} {
-		for _, lp := range group {
-			if ids[lp.ID] {
-				out = append(out, lp)
-				delete(ids, lp.ID)
-			}
-		}
-	}
-	return out
 }
